@@ -1,0 +1,17 @@
+# Los dos comandos del curso (ver README.md). Cada uno crea su entorno en .venv si no existe.
+.PHONY: web test notebooks clean
+
+web:        ## Construye la web del curso en _build/html
+	@bash tools/web.sh
+
+test:       ## Ejecuta todas las comprobaciones
+	@bash tools/test.sh
+
+notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
+	@bash tools/env.sh
+	.venv/bin/nbdev-export
+	PYTHONHASHSEED=0 .venv/bin/python tools/notebooks.py run
+	.venv/bin/nbdev-export
+
+clean:
+	rm -rf _build book/_static/mathjax

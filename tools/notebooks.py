@@ -1,0 +1,102 @@
+"""Ejecuta y normaliza los cuadernos del curso, y comprueba que llevan sus resultados.
+
+Uso:
+    python tools/notebooks.py run [CUADERNO ...]   # ejecuta en su sitio y normaliza (todos si no se nombra ninguno)
+    python tools/notebooks.py check                # falla si algún cuaderno del índice no está ejecutado o normalizado
+
+La web muestra los resultados guardados en los cuadernos y nbval comprueba que son los que produce el
+código; por eso los cuadernos se guardan *ejecutados*, con su `execution_count`, y en una forma
+normalizada (sin metadatos de la sesión) para que los diffs de git muestren solo cambios reales.
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CELL_KEYS = {"tags", "mystnb"}  # metadatos de celda que se conservan (los mismos que admite nbdev)
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
+
+
+def toc_notebooks() -> list[Path]:
+    "Los cuadernos que enlaza `_toc.yml`, en orden."
+    import yaml
+    toc = yaml.safe_load((ROOT/"_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry: files.append(entry["file"])
+            walk(entry.get("sections"))
+    for part in toc.get("parts", []): walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [ROOT/f"{f}.ipynb" for f in files]
+
+
+def normalize(nb: dict) -> dict:
+    "El cuaderno sin metadatos de sesión, con ids estables y el núcleo de Python 3."
+    nb["metadata"] = {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"c{i:03d}"
+        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in CELL_KEYS}
+        if cell["cell_type"] == "code":
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "execute_result": out["execution_count"] = cell["execution_count"]
+    nb["nbformat"], nb["nbformat_minor"] = 4, 5
+    return nb
+
+
+def dump(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def run(paths: list[Path]) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+    for path in paths:
+        print(f"Ejecutando {path.relative_to(ROOT)} …", flush=True)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        path.write_text(dump(normalize(json.loads(nbformat.writes(nb)))), encoding="utf-8")
+
+
+def problems(path: Path) -> list[str]:
+    "Lo que le falta a un cuaderno para que la web muestre sus resultados y nbval los compruebe."
+    if not path.exists(): return [f"{path.relative_to(ROOT)}: está en _toc.yml pero no existe."]
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    name = path.relative_to(ROOT)
+    found = []
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    counts = [c.get("execution_count") for c in code]
+    if any(n is None for n in counts):
+        found.append(f"{name}: {counts.count(None)} de {len(code)} celdas de código no están ejecutadas.")
+    elif counts != list(range(1, len(code) + 1)):
+        found.append(f"{name}: las celdas no se ejecutaron en orden de principio a fin ({counts}).")
+    for c in code:
+        if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+            found.append(f"{name}: la celda {c.get('id')} guarda un error.")
+    if text != dump(normalize(json.loads(text))):
+        found.append(f"{name}: no está normalizado; ejecútalo con `python tools/notebooks.py run {name}`.")
+    return found
+
+
+def check() -> int:
+    listed = toc_notebooks()
+    extra = sorted(set((ROOT/"nbs").glob("*.ipynb")) - set(listed))
+    found = [f"{p.relative_to(ROOT)}: no está en _toc.yml (la web no lo mostraría)." for p in extra]
+    for path in listed: found += problems(path)
+    for line in found: print("✗", line)
+    if not found: print(f"✓ {len(listed)} cuadernos del índice ejecutados en orden, sin errores y normalizados.")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    command, *names = sys.argv[1:] or ["check"]
+    if command == "run":
+        run([Path(n).resolve() for n in names] or toc_notebooks())
+    elif command == "check":
+        sys.exit(check())
+    else:
+        sys.exit(__doc__)
