@@ -3,7 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0          # el orden de los conjuntos y diccionarios no cambia entre ejecuciones
-export MPLBACKEND=Agg
 bash tools/env.sh
 PY=.venv/bin/python
 
