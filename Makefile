@@ -1,11 +1,15 @@
 # Los dos comandos del curso (ver README.md). Cada uno crea su entorno en .venv si no existe.
-.PHONY: web test notebooks clean
+.PHONY: web test bench notebooks clean
 
 web:        ## Construye la web del curso en _build/html
 	@bash tools/web.sh
 
 test:       ## Ejecuta todas las comprobaciones
 	@bash tools/test.sh
+
+bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no forman parte de `make test`
+	@bash tools/env.sh
+	.venv/bin/python bench/ngram.py
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
 	@bash tools/env.sh

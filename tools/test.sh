@@ -32,9 +32,16 @@ echo "✓ transformer_course/ coincide con la exportación de nbs/"
 echo "== 2/5 Cada cuaderno del índice guarda sus resultados, ejecutado en orden y normalizado"
 $PY tools/notebooks.py check
 
-echo "== 3/5 nbval (los resultados guardados se reproducen) y las pruebas del paquete"
+echo "== 3/5 nbval (los resultados guardados y la tabla comparativa se reproducen) y las pruebas del paquete"
 $PY -m pytest -p no:cacheprovider tests nbs --nbval --nbval-current-env \
   --nbval-sanitize-with tools/nbval_sanitize.cfg
+
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- nbs/resultados.json; then
+  git --no-pager diff -- nbs/resultados.json
+  echo "✗ Al volver a ejecutar los cuadernos, la tabla comparativa (nbs/resultados.json) cambió: las cifras guardadas no se reproducen." >&2
+  exit 1
+fi
+echo "✓ La tabla comparativa nbs/resultados.json se reproduce"
 
 echo "== 4/5 La web se construye sin avisos"
 bash tools/web.sh

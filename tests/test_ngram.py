@@ -1,0 +1,125 @@
+"""Propiedades de `transformer_course.ngram`: probabilidades que suman 1, ARPA fiel a KenLM, errores claros."""
+import math
+
+import kenlm
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from transformer_course.ngram import (BOS, EOS, SMOOTHINGS, UNK, AccentRestorer, EditChannel, NgramLM,
+                                      SpellingCorrector, edit_operations, strip_accents)
+
+words = st.sampled_from(["el", "perro", "gato", "come", "duerme", "un", "sí", "año", "¿", "?"])
+corpora = st.lists(st.lists(words, min_size=0, max_size=8), min_size=1, max_size=12).filter(lambda c: any(c))
+contexts = st.lists(st.one_of(words, st.just("desconocida"), st.just(BOS)), max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(corpora, contexts, st.integers(1, 4), st.sampled_from(SMOOTHINGS))
+def test_probabilities_sum_to_one_for_every_context(corpus, context, n, smoothing):
+    lm = NgramLM(n, smoothing, k=0.5).fit(corpus)
+    assert math.isclose(sum(lm.prob(w, context) for w in lm.vocab), 1, rel_tol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(corpora, corpora, st.integers(1, 4), st.sampled_from(["laplace", "lidstone", "kneser-ney"]))
+def test_smoothed_models_never_give_infinite_perplexity(train, test, n, smoothing):
+    lm = NgramLM(n, smoothing, k=0.5).fit(train)
+    test = test + [["palabra", "nunca", "vista"]]
+    assert math.isfinite(lm.perplexity(test)) and lm.perplexity(test) > 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corpora, corpora, st.integers(2, 4))  # KenLM solo carga modelos de orden 2 o más
+def test_arpa_export_is_what_kenlm_reads(tmp_path, train, test, n):
+    lm = NgramLM(n, "kneser-ney").fit(train)
+    path = tmp_path/"modelo.arpa"
+    lm.to_arpa(path)
+    config = kenlm.Config()
+    config.show_progress, config.arpa_complain = False, kenlm.ARPALoadComplain.NONE
+    reference = kenlm.Model(str(path), config)
+    for sentence in test:
+        ours = lm.sentence_logprob(sentence) / math.log2(10)
+        assert math.isclose(reference.score(" ".join(sentence), bos=True, eos=True), ours, abs_tol=1e-4)
+
+
+def test_uniform_model_has_perplexity_of_the_vocabulary():
+    lm = NgramLM(2, "lidstone", k=1e12).fit([["a", "b", "c"], ["b", "c", "d"]])
+    assert math.isclose(lm.perplexity([["d", "a", "x"]]), len(lm.vocab), rel_tol=1e-6)
+
+
+def test_mle_by_hand_and_unknown_words():
+    lm = NgramLM(2, "mle").fit([["el", "perro"], ["el", "gato"]])
+    assert lm.prob("perro", ["el"]) == 0.5 and lm.prob("el", [BOS]) == 1
+    assert lm.prob("loro", ["el"]) == lm.prob(UNK, ["el"]) == 0 and math.isinf(lm.perplexity([["el", "loro"]]))
+    assert lm.prob(BOS) == 0 and lm.prob(EOS, ["perro"]) == 1
+
+
+def test_generation_is_seeded_and_stops_at_the_end_of_sentence():
+    lm = NgramLM(3).fit([list("abracadabra"), list("cabra")])
+    assert lm.generate(30, seed=1) == lm.generate(30, seed=1)
+    assert all(t in lm.vocab - {UNK, EOS} for t in lm.generate(30, seed=2))
+    assert len(lm.generate(5, seed=3, temperature=0.5)) <= 5
+
+
+@pytest.mark.parametrize("call, error, words_in_message", [
+    (lambda: NgramLM(0), ValueError, "al menos 1"),
+    (lambda: NgramLM(2.0), TypeError, "entero"),
+    (lambda: NgramLM(2, "witten-bell"), ValueError, "kneser-ney"),
+    (lambda: NgramLM(2, "lidstone", k=0), ValueError, "positivo"),
+    (lambda: NgramLM(2).fit([]), ValueError, "vacío"),
+    (lambda: NgramLM(2).fit([[], []]), ValueError, "vacío"),
+    (lambda: NgramLM(2).fit("un texto"), TypeError, "lista de frases"),
+    (lambda: NgramLM(2).fit(["el perro come"]), TypeError, "tokenizada"),
+    (lambda: NgramLM(2).fit([["el", 3]]), TypeError, "str"),
+    (lambda: NgramLM(2).fit([["el", "</s>"]]), ValueError, "reserva"),
+    (lambda: NgramLM(2).prob("el"), ValueError, "fit"),
+    (lambda: NgramLM(2).fit([["a"]]).prob("a", "texto"), TypeError, "tupla o lista"),
+    (lambda: NgramLM(2).fit([["a"]]).prob(3), TypeError, "str"),
+    (lambda: NgramLM(2, "laplace").fit([["a"]]).to_arpa("x.arpa"), ValueError, "kneser-ney"),
+    (lambda: NgramLM(2).fit([["a", " "]]).to_arpa("x.arpa"), ValueError, "espacios"),
+    (lambda: NgramLM(2).fit([["a"]]).generate(temperature=0), ValueError, "positiva"),
+])
+def test_bad_input_gets_a_clear_spanish_error(call, error, words_in_message):
+    with pytest.raises(error, match=words_in_message):
+        call()
+
+
+def test_failed_arpa_export_leaves_no_file(tmp_path):
+    with pytest.raises(ValueError):
+        NgramLM(2).fit([["a", " "]]).to_arpa(tmp_path/"m.arpa")
+    assert list(tmp_path.iterdir()) == []
+
+
+def dl_distance(a, b):
+    "Distancia de Damerau–Levenshtein restringida, por fuerza bruta recursiva (la referencia)."
+    if not a or not b: return len(a) + len(b)
+    best = min(dl_distance(a[1:], b) + 1, dl_distance(a, b[1:]) + 1, dl_distance(a[1:], b[1:]) + (a[0] != b[0]))
+    if len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0] and a[0] != a[1]:
+        best = min(best, dl_distance(a[2:], b[2:]) + 1)
+    return best
+
+
+@settings(max_examples=200)
+@given(st.text("abcáñ", max_size=6), st.text("abcáñ", max_size=6))
+def test_edit_operations_are_minimal_and_rebuild_the_misspelling(x, y):
+    ops = edit_operations(x, y)
+    assert len(ops) == dl_distance(x, y)
+    kinds = {kind for kind, _ in ops}
+    assert kinds <= {"sub", "del", "ins", "trans"}
+
+
+def test_spelling_corrector_prefers_the_learned_error():
+    channel = EditChannel().fit([("arbol", "árbol"), ("platano", "plátano"), ("lapiz", "lápiz"),
+                                 ("sabado", "sábado"), ("ultimo", "último"), ("camion", "camión")])
+    corrector = SpellingCorrector({"pagina": 2e-5, "página": 1e-5, "paginas": 3e-5}, channel)
+    assert corrector.correct("pagina") == "página"          # la tilde olvidada es el error típico
+    assert corrector.correct("zzzz") == "zzzz"              # sin candidatos, la palabra tal cual
+    with pytest.raises(TypeError, match="palabra"):
+        corrector.correct("")
+
+
+def test_accent_restorer_round_trip():
+    sentences = [["él", "está", "aquí"], ["esta", "casa", "es", "mía"], ["él", "está", "en", "esta", "casa"]] * 3
+    restorer = AccentRestorer(3).fit(sentences)
+    assert restorer.restore_accents("EL esta en esta casa, aqui.") == "ÉL está en esta casa, aquí."
+    assert strip_accents("Pingüino, ÁRBOL y año") == "Pinguino, ARBOL y año"
