@@ -10,6 +10,7 @@ test:       ## Ejecuta todas las comprobaciones
 bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no forman parte de `make test`
 	@bash tools/env.sh
 	.venv/bin/python bench/ngram.py
+	.venv/bin/python bench/tokenization.py
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
 	@bash tools/env.sh
