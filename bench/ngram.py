@@ -19,18 +19,14 @@ from nltk.lm import KneserNeyInterpolated
 from nltk.lm.vocabulary import Vocabulary
 
 from transformer_course.data import load_splits, load_table, load_text, split
-from transformer_course.ngram import BOS, EOS, UNK, AccentRestorer, NgramLM, strip_accents, word_sentences
+from transformer_course.ngram import (BOS, EOS, UNK, AccentRestorer, NgramLM, sentence_ngrams, strip_accents,
+                                      word_sentences)
 
 
 def timed(f, *args):
     start = time.perf_counter()
     result = f(*args)
     return result, time.perf_counter() - start
-
-
-def our_ngrams(sentence, n):
-    padded = [BOS, *sentence, EOS]
-    return [tuple(padded[i - m + 1:i + 1]) for i in range(1, len(padded)) for m in range(1, n + 1) if i - m + 1 >= 0]
 
 
 def main(with_peer: bool) -> int:
@@ -43,7 +39,7 @@ def main(with_peer: bool) -> int:
     ours, fit_s = timed(lambda: NgramLM(3, "kneser-ney").fit(whole))
     vocab = Vocabulary(sorted(ours.vocab - {UNK}), unk_cutoff=1, unk_label=UNK)
     nltk_lm = KneserNeyInterpolated(3, discount=0.75, vocabulary=vocab)
-    _, nltk_fit_s = timed(lambda: nltk_lm.fit([our_ngrams(s, 3) for s in whole]))
+    _, nltk_fit_s = timed(lambda: nltk_lm.fit([sentence_ngrams(s, 3) for s in whole]))
     report.append(f"Entrenar trigrama KN, Quijote entero ({sum(map(len, whole)):,} tokens): nosotros {fit_s:.2f} s, "
                   f"NLTK {nltk_fit_s:.2f} s → {nltk_fit_s / fit_s:.1f}×")
     goals.append(("entrenar ≤ 5 s", fit_s <= 5))
@@ -51,7 +47,7 @@ def main(with_peer: bool) -> int:
     model = NgramLM(3, "kneser-ney").fit(train)
     ppl, ppl_s = timed(model.perplexity, test)
     nltk_train = KneserNeyInterpolated(3, discount=0.75, vocabulary=Vocabulary(sorted(model.vocab - {UNK}), unk_cutoff=1, unk_label=UNK))
-    nltk_train.fit([our_ngrams(s, 3) for s in train])
+    nltk_train.fit([sentence_ngrams(s, 3) for s in train])
     sample = []  # (token, contexto) sin <s> ni palabras desconocidas: NLTK falla en esos contextos
     for s in test[:40]:
         history, tokens = [BOS, *s], [*s, EOS]

@@ -123,3 +123,13 @@ def test_accent_restorer_round_trip():
     restorer = AccentRestorer(3).fit(sentences)
     assert restorer.restore_accents("EL esta en esta casa, aqui.") == "ÉL está en esta casa, aquí."
     assert strip_accents("Pingüino, ÁRBOL y año") == "Pinguino, ARBOL y año"
+
+
+@settings(max_examples=40, deadline=None)
+@given(corpora, st.integers(1, 4))
+def test_sentence_ngrams_are_what_fit_counts(corpus, n):
+    from collections import Counter
+    from transformer_course.ngram import sentence_ngrams
+    lm = NgramLM(n, "mle").fit(corpus)
+    counted = Counter(g for s in corpus for g in sentence_ngrams(s, n))
+    assert counted == Counter({g: c for m in range(1, n + 1) for g, c in lm.counts[m].items()})

@@ -16,7 +16,8 @@ from .core import atomic_write
 
 # %% auto #0
 __all__ = ['BOS', 'EOS', 'UNK', 'SMOOTHINGS', 'SPANISH_LETTERS', 'tokenize', 'split_sentences', 'word_sentences', 'NgramLM',
-           'bits_per_char', 'strip_accents', 'AccentRestorer', 'edit_operations', 'EditChannel', 'SpellingCorrector']
+           'sentence_ngrams', 'bits_per_char', 'strip_accents', 'AccentRestorer', 'edit_operations', 'EditChannel',
+           'SpellingCorrector']
 
 # %% ../nbs/02_ngram.ipynb #c006
 def tokenize(text: str) -> list[str]:
@@ -214,7 +215,13 @@ def perplexity(self: NgramLM, sentences: Iterable[Sequence[str]]) -> float:
     "Perplejidad de `sentences`: 2 elevado a los bits por predicción."
     return 2 ** self.cross_entropy(sentences)
 
-# %% ../nbs/02_ngram.ipynb #c036
+# %% ../nbs/02_ngram.ipynb #c032
+def sentence_ngrams(sentence: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    "Los n-gramas de órdenes 1 … n que cuenta `NgramLM.fit` en una frase (un <s> delante, </s> detrás)."
+    padded = [BOS, *_check_tokens(sentence), EOS]
+    return [tuple(padded[i - m + 1:i + 1]) for i in range(1, len(padded)) for m in range(1, n + 1) if i - m + 1 >= 0]
+
+# %% ../nbs/02_ngram.ipynb #c037
 @patch
 def to_arpa(self: NgramLM, path) -> None:
     "Escribe el modelo (Kneser–Ney) en el formato ARPA de back-off, el que leen KenLM y SRILM."
@@ -237,7 +244,7 @@ def to_arpa(self: NgramLM, path) -> None:
                 f.write(line + "\n")
         f.write("\n\\end\\\n")
 
-# %% ../nbs/02_ngram.ipynb #c040
+# %% ../nbs/02_ngram.ipynb #c041
 def bits_per_char(model: NgramLM, text: str, level: str = "char") -> float:
     "Bits por carácter de `text` según `model`, de caracteres (`level='char'`) o de palabras (`'word'`)."
     if level not in ("char", "word"): raise ValueError(f"level debe ser 'char' o 'word', no {level!r}.")
@@ -245,7 +252,7 @@ def bits_per_char(model: NgramLM, text: str, level: str = "char") -> float:
     sentences = [list(text)] if level == "char" else word_sentences(text)
     return -sum(model.sentence_logprob(s) for s in sentences) / len(text)
 
-# %% ../nbs/02_ngram.ipynb #c046
+# %% ../nbs/02_ngram.ipynb #c047
 @patch
 def generate(self: NgramLM, max_tokens: int = 50, context: Sequence[str] = (), seed: int = 0,
              temperature: float = 1.0) -> list[str]:
@@ -262,7 +269,7 @@ def generate(self: NgramLM, max_tokens: int = 50, context: Sequence[str] = (), s
         history.append(token)
     return out
 
-# %% ../nbs/02_ngram.ipynb #c050
+# %% ../nbs/02_ngram.ipynb #c051
 def strip_accents(text: str) -> str:
     "El texto sin tildes ni diéresis (á → a, ü → u); la ñ se conserva."
     return unicodedata.normalize("NFC", re.sub("[\u0301\u0308]", "", unicodedata.normalize("NFD", text)))
@@ -272,7 +279,7 @@ def _match_case(original: str, word: str) -> str:
     if original.isupper() and len(original) > 1: return word.upper()
     return word[:1].upper() + word[1:] if original[:1].isupper() else word
 
-# %% ../nbs/02_ngram.ipynb #c053
+# %% ../nbs/02_ngram.ipynb #c054
 class AccentRestorer:
     "Restaura las tildes de un texto: canal determinista, modelo de n-gramas y búsqueda de Viterbi."
     def __init__(self, n: int = 3):  # orden del modelo de lenguaje
@@ -319,7 +326,7 @@ class AccentRestorer:
         pieces[1::2] = [_match_case(o, r) if r != o.lower() else o for o, r in zip(tokens, restored)]
         return "".join(pieces)
 
-# %% ../nbs/02_ngram.ipynb #c060
+# %% ../nbs/02_ngram.ipynb #c061
 def edit_operations(x: str, y: str) -> list[tuple[str, str]]:
     "Operaciones de edición mínimas (Damerau–Levenshtein) que convierten la palabra correcta `y` en la escrita `x`."
     d = [[i + j if i * j == 0 else 0 for j in range(len(x) + 1)] for i in range(len(y) + 1)]
@@ -341,7 +348,7 @@ def edit_operations(x: str, y: str) -> list[tuple[str, str]]:
             ops.append(("ins", x[j - 1])); j -= 1
     return ops[::-1]
 
-# %% ../nbs/02_ngram.ipynb #c062
+# %% ../nbs/02_ngram.ipynb #c063
 SPANISH_LETTERS = "abcdefghijklmnopqrstuvwxyzáéíóúüñ"  # las 33 letras de las ediciones
 
 class EditChannel:
@@ -373,7 +380,7 @@ class EditChannel:
         "p(x | y): el producto de las probabilidades de las operaciones mínimas de y a x."
         return math.prod(self.edit_prob(op) for op in edit_operations(x, y))
 
-# %% ../nbs/02_ngram.ipynb #c064
+# %% ../nbs/02_ngram.ipynb #c065
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
