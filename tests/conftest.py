@@ -21,4 +21,5 @@ def empty_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path/"cache"
     monkeypatch.setenv("TRANSFORMER_COURSE_CACHE", str(cache))
     monkeypatch.delenv("TRANSFORMER_COURSE_DATA", raising=False)
+    monkeypatch.delenv("TRANSFORMER_COURSE_MIRROR", raising=False)
     return cache

@@ -199,3 +199,22 @@ def test_split_text_keeps_every_paragraph_once(paragraphs, block_chars):
     parts = split_text("\n\n".join(paragraphs), block_chars=block_chars)
     pieces = [p for part in parts if part for p in part.split("\n\n")]
     assert sorted(pieces) == sorted(paragraphs)
+
+
+def test_a_mirror_serves_the_exact_files(server, shared_data, empty_cache, monkeypatch):
+    monkeypatch.setenv("TRANSFORMER_COURSE_MIRROR", server.url + "/")
+    path = fetch("misspellings-es", progress=False)  # su origen no ofrece descarga: solo el espejo la tiene
+    assert path.read_bytes() == (shared_data/"misspellings-es.tsv").read_bytes()
+    assert server.requests == ["/misspellings-es.tsv"]
+
+
+def test_a_wrong_mirror_is_skipped_and_the_cache_stays_clean(tmp_path, empty_cache, monkeypatch):
+    (tmp_path/"misspellings-es.tsv").write_text("otra cosa", encoding="utf-8")
+    s = Server(tmp_path)
+    try:
+        monkeypatch.setenv("TRANSFORMER_COURSE_MIRROR", s.url)
+        with pytest.raises(DataNotFoundError, match="TRANSFORMER_COURSE_MIRROR"):
+            fetch("misspellings-es", progress=False)
+    finally:
+        s.close()
+    assert listing(empty_cache) == {}

@@ -22,9 +22,9 @@ from tqdm import tqdm
 from .core import atomic_write, sha256sum
 
 # %% auto #0
-__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'Dataset', 'get_dataset', 'DataNotFoundError', 'ChecksumError', 'cache_dir',
-           'fetch', 'clean_gutenberg', 'load_text', 'Pair', 'load_pairs', 'load_table', 'Split', 'split', 'split_text',
-           'load_splits']
+__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'Dataset', 'get_dataset', 'DataNotFoundError', 'ChecksumError',
+           'cache_dir', 'fetch', 'clean_gutenberg', 'load_text', 'Pair', 'load_pairs', 'load_table', 'Split', 'split',
+           'split_text', 'load_splits']
 
 # %% ../nbs/01_data.ipynb #c006
 @dataclass(frozen=True)
@@ -84,8 +84,9 @@ def get_dataset(name: str | Dataset) -> Dataset:
     return DATASETS[name]
 
 # %% ../nbs/01_data.ipynb #c012
-DATA_ENV = "TRANSFORMER_COURSE_DATA"    # carpeta local con los archivos de datos
-CACHE_ENV = "TRANSFORMER_COURSE_CACHE"  # carpeta de la caché de descargas
+DATA_ENV = "TRANSFORMER_COURSE_DATA"      # carpeta local con los archivos de datos
+CACHE_ENV = "TRANSFORMER_COURSE_CACHE"    # carpeta de la caché de descargas
+MIRROR_ENV = "TRANSFORMER_COURSE_MIRROR"  # dirección de un espejo que sirve los archivos del curso
 
 class DataNotFoundError(FileNotFoundError):
     "El archivo de un corpus no está en la carpeta local ni en la caché y no se pudo descargar."
@@ -126,7 +127,8 @@ def _extract(data: bytes, member: str) -> bytes:
 # %% ../nbs/01_data.ipynb #c015
 def _where_to_put(ds: Dataset, cache: Path) -> str:
     return (f"Descárgalo a mano desde {ds.url or ds.source} y guárdalo como {cache/ds.filename}, "
-            f"o pon {ds.filename} en una carpeta y nómbrala con la variable de entorno {DATA_ENV}.")
+            f"o pon {ds.filename} en una carpeta y nómbrala con la variable de entorno {DATA_ENV}, "
+            f"o nombra con {MIRROR_ENV} una dirección que sirva los archivos del curso.")
 
 def _check(path: Path, ds: Dataset, where: str) -> Path:
     "Comprueba que el archivo es la versión del curso; si no, un `ChecksumError` claro."
@@ -149,6 +151,12 @@ def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool
     cache = cache_dir()
     cached = cache/ds.filename
     if cached.is_file() and (not check or sha256sum(cached) == ds.sha256): return cached
+    if mirror := os.environ.get(MIRROR_ENV):                         # un espejo con la versión exacta del curso
+        try: data = _download(f"{mirror.rstrip('/')}/{ds.filename}", progress)
+        except (urllib.error.URLError, http.client.HTTPException, OSError): data = None
+        if data is not None and hashlib.sha256(data).hexdigest() == ds.sha256:
+            with atomic_write(cached) as f: f.write(data)
+            return cached
     if ds.url is None:
         raise DataNotFoundError(f"No encuentro {ds.filename} ({ds.title}) y su origen no ofrece un archivo "
                                 f"que se pueda descargar. {_where_to_put(ds, cache)}")
