@@ -9,7 +9,6 @@ import http.client
 import io
 import os
 import re
-import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
@@ -88,6 +87,8 @@ DATA_ENV = "TRANSFORMER_COURSE_DATA"      # carpeta local con los archivos de da
 CACHE_ENV = "TRANSFORMER_COURSE_CACHE"    # carpeta de la caché de descargas
 MIRROR_ENV = "TRANSFORMER_COURSE_MIRROR"  # dirección de un espejo que sirve los archivos del curso
 
+_NETWORK_ERRORS = (OSError, http.client.HTTPException)  # URLError y los cortes de conexión son OSError
+
 class DataNotFoundError(FileNotFoundError):
     "El archivo de un corpus no está en la carpeta local ni en la caché y no se pudo descargar."
 
@@ -153,7 +154,7 @@ def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool
     if cached.is_file() and (not check or sha256sum(cached) == ds.sha256): return cached
     if mirror := os.environ.get(MIRROR_ENV):                         # un espejo con la versión exacta del curso
         try: data = _download(f"{mirror.rstrip('/')}/{ds.filename}", progress)
-        except (urllib.error.URLError, http.client.HTTPException, OSError): data = None
+        except _NETWORK_ERRORS: data = None
         if data is not None and hashlib.sha256(data).hexdigest() == ds.sha256:
             with atomic_write(cached) as f: f.write(data)
             return cached
@@ -161,7 +162,7 @@ def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool
         raise DataNotFoundError(f"No encuentro {ds.filename} ({ds.title}) y su origen no ofrece un archivo "
                                 f"que se pueda descargar. {_where_to_put(ds, cache)}")
     try: data = _download(ds.url, progress)
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+    except _NETWORK_ERRORS as e:
         raise DataNotFoundError(f"No encuentro {ds.filename} ({ds.title}) y no pude descargarlo de {ds.url} "
                                 f"({e}). ¿Hay conexión a internet? {_where_to_put(ds, cache)}") from e
     if ds.member:

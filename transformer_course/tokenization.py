@@ -44,6 +44,15 @@ class Tokenizer:
                              "¿son de otro tokenizador?")
         return ids
 
+    def _check_text(self, text) -> str:
+        if not isinstance(text, str): raise TypeError(f"encode espera un texto (str), no {type(text).__name__}.")
+        return text
+
+    def _state(self) -> dict: return {"tokens": self.tokens}           # lo que guarda `save`
+
+    @classmethod
+    def _from_state(cls, state: dict) -> "Tokenizer": return cls(state["tokens"])
+
     def save(self, path) -> None:
         "Guarda el tokenizador en JSON (de forma atómica)."
         with atomic_write(path, "w") as f:
@@ -79,16 +88,10 @@ class CharTokenizer(Tokenizer):
         return cls([*SPECIAL_TOKENS, *sorted(set("".join(_check_corpus(texts))) - set(SPECIAL_TOKENS))])
 
     def encode(self, text: str) -> list[int]:
-        if not isinstance(text, str): raise TypeError(f"encode espera un texto (str), no {type(text).__name__}.")
-        return [self.ids.get(c, self.unk_id) for c in text]
+        return [self.ids.get(c, self.unk_id) for c in self._check_text(text)]
 
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(self.tokens[i] for i in self._check_ids(ids))
-
-    def _state(self): return {"tokens": self.tokens}
-
-    @classmethod
-    def _from_state(cls, state): return cls(state["tokens"])
 
 # %% ../nbs/03_tokenization.ipynb #c011
 _WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
@@ -109,8 +112,7 @@ class WordTokenizer(Tokenizer):
                                        if c >= min_count and w not in SPECIAL_TOKENS)])
 
     def encode(self, text: str) -> list[int]:
-        if not isinstance(text, str): raise TypeError(f"encode espera un texto (str), no {type(text).__name__}.")
-        return [self.ids.get(w, self.unk_id) for w in self.split(text)]
+        return [self.ids.get(w, self.unk_id) for w in self.split(self._check_text(text))]
 
     def decode(self, ids: Iterable[int]) -> str:
         out = ""
@@ -118,11 +120,6 @@ class WordTokenizer(Tokenizer):
             glue = not out or out[-1] in _NO_SPACE_AFTER or w in _NO_SPACE_BEFORE
             out += w if glue else " " + w
         return out
-
-    def _state(self): return {"tokens": self.tokens}
-
-    @classmethod
-    def _from_state(cls, state): return cls(state["tokens"])
 
 # %% ../nbs/03_tokenization.ipynb #c014
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""  # el de GPT-2
@@ -204,9 +201,8 @@ class BPETokenizer(Tokenizer):
         return word
 
     def encode(self, text: str) -> list[int]:
-        if not isinstance(text, str): raise TypeError(f"encode espera un texto (str), no {type(text).__name__}.")
         ids = []
-        for chunk in self._regex.findall(text):
+        for chunk in self._regex.findall(self._check_text(text)):
             if chunk not in self._cache: self._cache[chunk] = self._encode_chunk(chunk)
             ids += self._cache[chunk]
         return ids
