@@ -1,0 +1,74 @@
+"""Benchmarks del capítulo de redes recurrentes, con `torch.nn.LSTM`/`torch.nn.RNN` medidos en la misma ejecución.
+
+Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/rnn.py [--steps 6000]
+
+1. Hacia delante + hacia atrás de la LSTM (y la RNN) desde cero frente a las de PyTorch, con varias formas
+   (objetivo: la LSTM desde cero a menos de 3× de `torch.nn.LSTM`).
+2. Un entrenamiento más largo que el del capítulo (misma receta, `--steps` pasos) de la LSTM y la RNN de
+   caracteres: bits por carácter en la prueba del Quijote frente al tiempo, y en qué momento bajan del
+   mejor n-grama de caracteres de la tabla del curso.
+Sale con código 1 si el objetivo de velocidad no se cumple.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from transformer_course.core import time_call
+from transformer_course.data import load_splits
+from transformer_course.rnn import LSTM, RNN, CharLM, copy_weights_from_torch, random_windows, stream_bits, train
+from transformer_course.tokenization import CharTokenizer
+
+SHAPES = [(32, 128, 64, 256), (32, 64, 64, 256), (8, 256, 64, 128), (64, 32, 128, 512)]  # B, T, C, H
+
+
+def speed() -> float:
+    worst = 0.0
+    print("fwd+bwd, mediana de 7 | B T C H | desde cero | PyTorch | cociente")
+    for kind, ours_class, torch_class in (("LSTM", LSTM, nn.LSTM), ("RNN", RNN, nn.RNN)):
+        for B, T, C, H in SHAPES:
+            torch.manual_seed(0)
+            theirs = torch_class(C, H, batch_first=True)
+            ours = copy_weights_from_torch(ours_class(C, H), theirs)
+            x = torch.randn(B, T, C)
+            t_ours = time_call(lambda: ours(x)[0].sum().backward(), repeats=7)["seconds"]
+            t_theirs = time_call(lambda: theirs(x)[0].sum().backward(), repeats=7)["seconds"]
+            ratio = t_ours / t_theirs
+            if kind == "LSTM": worst = max(worst, ratio)
+            print(f"{kind} | {B} {T} {C} {H} | {1000 * t_ours:.1f} ms | {1000 * t_theirs:.1f} ms | {ratio:.2f}×")
+    return worst
+
+
+def long_training(steps: int) -> None:
+    train_text, validation_text, test_text = load_splits("quijote")
+    tokenizer = CharTokenizer.train(train_text)
+    train_ids, test_ids = (torch.tensor(tokenizer.encode(t)) for t in (train_text, test_text))
+    table = json.loads((Path(__file__).parents[1]/"nbs"/"resultados.json").read_text(encoding="utf-8"))
+    best_ngram = min(r["bpc"] for r in table["2. n-gramas"] if "caracteres" in r["modelo"])
+    print(f"\nMejor n-grama de caracteres: {best_ngram:.3f} bpc. Entrenamiento de {steps} pasos (la receta del capítulo):")
+    for cell in ("rnn", "lstm"):
+        model = CharLM(tokenizer.vocab_size, d_model=64, hidden_size=256, cell=cell)
+        history = train(model, lambda g: random_windows(train_ids, 32, 64, g), steps, lr=1e-2, eval_every=max(100, steps // 8),
+                        eval_fn=lambda m: stream_bits(m, test_ids, tokenizer.bos_id) / len(test_text), desc=cell.upper())
+        for step, seconds, bpc in zip(history.val_steps, history.val_seconds, history.val_loss):
+            print(f"  {cell.upper()} paso {step:5d} · {seconds:6.1f} s · prueba {bpc:.3f} bpc")
+        crossed = next(((st, se) for st, se, b in zip(history.val_steps, history.val_seconds, history.val_loss) if b < best_ngram), None)
+        print(f"  {cell.upper()}: " + (f"por debajo del n-grama desde el paso {crossed[0]} ({crossed[1]:.0f} s de entrenamiento)"
+                                       if crossed else "no baja del n-grama") + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6000)
+    args = parser.parse_args()
+    worst = speed()
+    print(f"\nPeor cociente de la LSTM desde cero frente a torch.nn.LSTM: {worst:.2f}× (objetivo < 3×)")
+    long_training(args.steps)
+    return 0 if worst < 3 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
