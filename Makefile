@@ -12,6 +12,7 @@ bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no
 	.venv/bin/python bench/ngram.py
 	.venv/bin/python bench/tokenization.py
 	.venv/bin/python bench/rnn.py
+	.venv/bin/python bench/attention.py
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
 	@bash tools/env.sh
