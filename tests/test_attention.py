@@ -126,3 +126,10 @@ def test_saved_bytes_counts_the_weight_matrix():
     small = saved_bytes(lambda: scaled_dot_product_attention(x[:, :16], x[:, :16], x[:, :16]))
     large = saved_bytes(lambda: scaled_dot_product_attention(x, x, x))
     assert large >= 2 * 64 * 64 * 4 > small
+
+
+def test_multihead_checks_dtype_and_device_before_projecting():
+    mha = MultiHeadAttention(8, 2)
+    with pytest.raises(TypeError, match="coma flotante"): mha(torch.ones(2, 3, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match="mismo dispositivo"): mha(torch.randn(2, 3, 8), torch.randn(2, 4, 8, device="meta"))
+    with pytest.raises(ValueError, match="mismo dispositivo"): mha(torch.randn(2, 3, 8), mask=causal_mask(3, device="meta"))

@@ -84,6 +84,12 @@ class MultiHeadAttention(nn.Module):
             if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[-1] != self.d_model:
                 got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
                 raise ValueError(f"{name} debe tener forma (B, T, d_model = {self.d_model}); recibí {got}.")
+            if not x.is_floating_point():
+                raise TypeError(f"{name} debe ser de coma flotante, no {x.dtype}: si son ids de tokens, pásalos antes por un nn.Embedding.")
+        devices = {str(t.device) for t in (query, key, value, mask, self.q_proj.weight) if isinstance(t, torch.Tensor)}
+        if len(devices) > 1:
+            raise ValueError(f"Las entradas, la máscara y los pesos deben estar en el mismo dispositivo; están en {sorted(devices)}: "
+                             "usa .to(dispositivo).")
         if isinstance(mask, torch.Tensor) and mask.ndim == 3: mask = mask[:, None]   # (B, T, S) -> (B, 1, T, S): igual en cada cabeza
         q, k, v = (rearrange(proj(x), "b t (h d) -> b h t d", h=self.n_heads)
                    for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
