@@ -9,10 +9,10 @@ test:       ## Ejecuta todas las comprobaciones
 
 bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no forman parte de `make test`
 	@bash tools/env.sh
-	.venv/bin/python bench/ngram.py
-	.venv/bin/python bench/tokenization.py
-	.venv/bin/python bench/rnn.py
-	.venv/bin/python bench/attention.py
+	-.venv/bin/python bench/ngram.py
+	-.venv/bin/python bench/tokenization.py
+	-.venv/bin/python bench/rnn.py
+	-.venv/bin/python bench/attention.py
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
 	@bash tools/env.sh
