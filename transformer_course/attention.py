@@ -71,7 +71,7 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) debe ser divisible por n_heads ({n_heads}): cada cabeza recibe "
-                             f"d_model / n_heads dimensiones. Prueba n_heads = {[h for h in range(1, 17) if d_model % h == 0][-1]}.")
+                             f"d_model / n_heads dimensiones. Prueba n_heads = {max(h for h in range(1, n_heads + 1) if d_model % h == 0)}.")
         self.d_model, self.n_heads, self.d_head, self.dropout = d_model, n_heads, d_model // n_heads, dropout
         self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d_model, d_model, bias=bias) for _ in range(4))
 
