@@ -372,8 +372,8 @@ def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
 def sensitivity(recurrent: nn.Module, T: int = 100, batch_size: int = 32, seed: int = 0) -> torch.Tensor:
     "‖∂(u·h_T)/∂x_t‖ media en el lote, para t = 0…T−1, con entradas N(0, 1) y `u` unitario al azar."
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, T, recurrent.input_size, generator=generator).requires_grad_()
+    x = torch.randn(batch_size, T, recurrent.input_size, generator=generator, requires_grad=True)
     out, _ = recurrent(x)
     u = torch.randn(out.shape[-1], generator=generator)
-    (out[:, -1] @ (u / u.norm())).sum().backward()
-    return x.grad.norm(dim=-1).mean(0)
+    grad, = torch.autograd.grad((out[:, -1] @ (u / u.norm())).sum(), x)   # sin tocar el .grad de los pesos
+    return grad.norm(dim=-1).mean(0)
