@@ -23,23 +23,23 @@ from transformer_course.data import load_splits
 from transformer_course.rnn import LSTM, RNN, CharLM, copy_weights_from_torch, random_windows, stream_bits, train
 from transformer_course.tokenization import CharTokenizer
 
-SHAPES = [(32, 128, 64, 256), (32, 64, 64, 256), (8, 256, 64, 128), (64, 32, 128, 512)]  # B, T, C, H
+SHAPES = [(32, 128, 64, 256), (32, 64, 64, 256), (8, 256, 64, 128), (64, 32, 128, 512)]  # B, T, C, hidden_size
 
 
 def speed() -> float:
     worst = 0.0
-    print("fwd+bwd, mediana de 7 | B T C H | desde cero | PyTorch | cociente")
+    print("fwd+bwd, mediana de 7 | B T C hidden_size | desde cero | PyTorch | cociente")
     for kind, ours_class, torch_class in (("LSTM", LSTM, nn.LSTM), ("RNN", RNN, nn.RNN)):
-        for B, T, C, H in SHAPES:
+        for B, T, C, hidden in SHAPES:
             torch.manual_seed(0)
-            theirs = torch_class(C, H, batch_first=True)
-            ours = copy_weights_from_torch(ours_class(C, H), theirs)
+            theirs = torch_class(C, hidden, batch_first=True)
+            ours = copy_weights_from_torch(ours_class(C, hidden), theirs)
             x = torch.randn(B, T, C)
             t_ours = time_call(lambda: ours(x)[0].sum().backward(), repeats=7)["seconds"]
             t_theirs = time_call(lambda: theirs(x)[0].sum().backward(), repeats=7)["seconds"]
             ratio = t_ours / t_theirs
             if kind == "LSTM" and B >= 32: worst = max(worst, ratio)
-            print(f"{kind} | {B} {T} {C} {H} | {1000 * t_ours:.1f} ms | {1000 * t_theirs:.1f} ms | {ratio:.2f}×")
+            print(f"{kind} | {B} {T} {C} {hidden} | {1000 * t_ours:.1f} ms | {1000 * t_theirs:.1f} ms | {ratio:.2f}×")
     return worst
 
 

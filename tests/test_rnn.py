@@ -72,9 +72,9 @@ def test_bad_input_is_explained(bad, error, words):
 
 
 def test_bad_state_and_options():
-    with pytest.raises(ValueError, match="capas, B, H"): RNN(8, 16, 2)(torch.randn(3, 4, 8), torch.zeros(1, 3, 16))
-    with pytest.raises(ValueError, match="capas, B, H"): LSTM(8, 16)(torch.randn(3, 4, 8), (torch.zeros(1, 3, 16), torch.zeros(1, 3, 15)))
-    with pytest.raises(ValueError, match=r"\(B, H\)"): LSTMCell(8, 16)(torch.randn(3, 8), (torch.zeros(3, 16), torch.zeros(2, 16)))
+    with pytest.raises(ValueError, match="num_layers, B, hidden_size"): RNN(8, 16, 2)(torch.randn(3, 4, 8), torch.zeros(1, 3, 16))
+    with pytest.raises(ValueError, match="num_layers, B, hidden_size"): LSTM(8, 16)(torch.randn(3, 4, 8), (torch.zeros(1, 3, 16), torch.zeros(1, 3, 15)))
+    with pytest.raises(ValueError, match=r"\(B, hidden_size\)"): LSTMCell(8, 16)(torch.randn(3, 8), (torch.zeros(3, 16), torch.zeros(2, 16)))
     with pytest.raises(ValueError, match="batch_first"): RNN(8, 16, batch_first=False)
     with pytest.raises(TypeError, match="torch.nn.LSTM"): copy_weights_from_torch(LSTM(8, 16), nn.RNN(8, 16))
     with pytest.raises(ValueError, match="mismo|distintas"): copy_weights_from_torch(LSTM(8, 16), nn.LSTM(8, 32))

@@ -39,7 +39,7 @@ def _check_input(x, ndim: int, size: int, what: str) -> None:
 
 class RNNCell(nn.Module):
     "Celda de Elman, h' = tanh(W_ih x + b_ih + W_hh h + b_hh), con los nombres y formas de `torch.nn.RNNCell`."
-    n_gates = 1  # bloques de H filas en los pesos: 1 aquí, 4 en la LSTM
+    n_gates = 1  # bloques de hidden_size filas en los pesos: 1 aquí, 4 en la LSTM
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
@@ -52,7 +52,7 @@ class RNNCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        "La inicialización de PyTorch: todo uniforme en (−1/√H, 1/√H)."
+        "La inicialización de PyTorch: todo uniforme en (−1/√hidden_size, 1/√hidden_size)."
         bound = 1 / math.sqrt(self.hidden_size)
         for p in self.parameters(): nn.init.uniform_(p, -bound, bound)
 
@@ -64,7 +64,7 @@ class RNNCell(nn.Module):
         return F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def step(self, gx: torch.Tensor, state: tuple) -> tuple:
-        "Un paso: la entrada ya proyectada `gx` (B, G·H) y el estado anterior dan el estado nuevo."
+        "Un paso: la entrada ya proyectada `gx` (B, G·hidden_size) y el estado anterior dan el estado nuevo."
         (h,) = state
         return (torch.tanh(torch.addmm(gx, h, self.weight_hh.t())),)  # addmm: gx + h W_hhᵀ en una operación
 
@@ -74,7 +74,7 @@ class RNNCell(nn.Module):
         for s in state:
             if not isinstance(s, torch.Tensor) or s.shape != (batch_size, self.hidden_size):
                 got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-                raise ValueError(f"El estado debe tener forma (B, H) = {(batch_size, self.hidden_size)}; recibí {got}.")
+                raise ValueError(f"El estado debe tener forma (B, hidden_size) = {(batch_size, self.hidden_size)}; recibí {got}.")
         return state
 
     def forward(self, x: torch.Tensor, state=None):
@@ -116,14 +116,14 @@ class RNN(nn.Module):
                                    for layer in range(num_layers))
 
     def _layer_states(self, state, batch_size: int) -> list:
-        "El estado (capas, B, H) —o el par (h, c)— partido en un estado por capa."
+        "El estado (num_layers, B, hidden_size) —o el par (h, c)— partido en un estado por capa."
         if state is None: return [None] * self.num_layers
         parts = state if isinstance(state, tuple) else (state,)
         expected = (self.num_layers, batch_size, self.hidden_size)
         for s in parts:
             if not isinstance(s, torch.Tensor) or s.shape != expected:
                 got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-                raise ValueError(f"El estado inicial debe tener forma (capas, B, H) = {expected}; recibí {got}.")
+                raise ValueError(f"El estado inicial debe tener forma (num_layers, B, hidden_size) = {expected}; recibí {got}.")
         return [tuple(s[layer] for s in parts) for layer in range(self.num_layers)]
 
     def forward(self, x: torch.Tensor, state=None):
@@ -131,7 +131,7 @@ class RNN(nn.Module):
         out, finals = x, []
         for layer, (cell, s) in enumerate(zip(self.cells, self._layer_states(state, x.shape[0]))):
             if layer > 0 and self.dropout > 0: out = F.dropout(out, self.dropout, self.training)
-            gx, s = cell.project(out), cell.check_state(s, x.shape[0], x)   # (B, T, G·H): todos los pasos a la vez
+            gx, s = cell.project(out), cell.check_state(s, x.shape[0], x)   # (B, T, G·hidden_size): todos los pasos a la vez
             hs = []
             for gx_t in gx.unbind(dim=1):                                   # lo secuencial: paso a paso
                 s = cell.step(gx_t, s)
@@ -364,8 +364,8 @@ def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
     with torch.no_grad():
         for name, p in lstm.named_parameters():
             if name.split(".")[-1].startswith(("bias_ih", "bias_hh")):
-                H, found = p.shape[0] // 4, True
-                p[H:2 * H] = value if "bias_ih" in name else 0.0
+                size, found = p.shape[0] // 4, True
+                p[size:2 * size] = value if "bias_ih" in name else 0.0
     if not found: raise ValueError("No encontré sesgos bias_ih/bias_hh: ¿es una LSTM con bias=True?")
     return lstm
 
