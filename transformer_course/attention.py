@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from einops import einsum, rearrange
 from torch import nn
 
+from .rnn import check_features
+
 # %% auto #0
 __all__ = ['causal_mask', 'padding_mask', 'scaled_dot_product_attention', 'MultiHeadAttention', 'copy_weights_from_torch_mha',
            'saved_bytes']
@@ -80,12 +82,7 @@ class MultiHeadAttention(nn.Module):
         "query (B, T, d_model), key/value (B, S, d_model) o None (autoatención) → salida (B, T, d_model) y pesos (B, H, T, S) o None."
         key = query if key is None else key
         value = key if value is None else value
-        for name, x in (("query", query), ("key", key), ("value", value)):
-            if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[-1] != self.d_model:
-                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-                raise ValueError(f"{name} debe tener forma (B, T, d_model = {self.d_model}); recibí {got}.")
-            if not x.is_floating_point():
-                raise TypeError(f"{name} debe ser de coma flotante, no {x.dtype}: si son ids de tokens, pásalos antes por un nn.Embedding.")
+        for name, x in (("query", query), ("key", key), ("value", value)): check_features(x, 3, self.d_model, name, "d_model")
         devices = {str(t.device) for t in (query, key, value, mask, self.q_proj.weight) if isinstance(t, torch.Tensor)}
         if len(devices) > 1:
             raise ValueError(f"Las entradas, la máscara y los pesos deben estar en el mismo dispositivo; están en {sorted(devices)}: "

@@ -20,22 +20,23 @@ from tqdm import tqdm
 from .core import atomic_write, get_device, set_seed
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM', 'random_windows',
-           'lm_loss', 'History', 'train', 'save_checkpoint', 'load_checkpoint', 'stream_bits', 'set_forget_bias',
-           'sensitivity']
+__all__ = ['CHECKPOINT_FORMAT', 'check_features', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM',
+           'random_windows', 'lm_loss', 'History', 'train', 'save_checkpoint', 'load_checkpoint', 'stream_bits',
+           'set_forget_bias', 'sensitivity']
 
 # %% ../nbs/04_rnn.ipynb #c006
-def _check_input(x, ndim: int, size: int, what: str) -> None:
-    "Comprueba que `x` es un tensor de coma flotante de rango `ndim` con `size` rasgos al final."
+def check_features(x, ndim: int, size: int, what: str, size_name: str = "input_size") -> None:
+    "Comprueba que `x` es un tensor de coma flotante de rango `ndim` con `size` rasgos al final (los llama `size_name`)."
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{what} debe ser un tensor de PyTorch, no {type(x).__name__}.")
     if x.ndim != ndim:
         hint = " Para una sola secuencia, añade la dimensión del lote con x.unsqueeze(0)." if x.ndim == ndim - 1 else ""
-        raise ValueError(f"{what} debe tener forma {'(B, C)' if ndim == 2 else '(B, T, C)'}; recibí {tuple(x.shape)}.{hint}")
+        shape = f"(B, {size_name} = {size})" if ndim == 2 else f"(B, T, {size_name} = {size})"
+        raise ValueError(f"{what} debe tener forma {shape}; recibí {tuple(x.shape)}.{hint}")
     if not x.is_floating_point():
         raise TypeError(f"{what} debe ser de coma flotante, no {x.dtype}: si son ids de tokens, pásalos antes por un nn.Embedding.")
     if x.shape[-1] != size:
-        raise ValueError(f"{what} trae {x.shape[-1]} rasgos en la última dimensión, pero la capa espera input_size = {size}.")
+        raise ValueError(f"{what} trae {x.shape[-1]} rasgos en la última dimensión, pero la capa espera {size_name} = {size}.")
 
 class RNNCell(nn.Module):
     "Celda de Elman, h' = tanh(W_ih x + b_ih + W_hh h + b_hh), con los nombres y formas de `torch.nn.RNNCell`."
@@ -79,7 +80,7 @@ class RNNCell(nn.Module):
 
     def forward(self, x: torch.Tensor, state=None):
         "Un paso sobre (B, C); devuelve h (RNN) o (h, c) (LSTM), como las celdas de PyTorch."
-        _check_input(x, 2, self.input_size, "La entrada de la celda")
+        check_features(x, 2, self.input_size, "La entrada de la celda")
         new = self.step(self.project(x), self.check_state(state, x.shape[0], x))
         return new[0] if len(new) == 1 else new
 
@@ -127,11 +128,11 @@ class RNN(nn.Module):
         return [tuple(s[layer] for s in parts) for layer in range(self.num_layers)]
 
     def forward(self, x: torch.Tensor, state=None):
-        _check_input(x, 3, self.input_size, "La entrada de la red recurrente")
+        check_features(x, 3, self.input_size, "La entrada de la red recurrente")
         out, finals = x, []
         for layer, (cell, s) in enumerate(zip(self.cells, self._layer_states(state, x.shape[0]))):
             if layer > 0 and self.dropout > 0: out = F.dropout(out, self.dropout, self.training)
-            gx, s = cell.project(out), cell.check_state(s, x.shape[0], x)   # (B, T, G·hidden_size): todos los pasos a la vez
+            gx, s = cell.project(out), s or cell.init_state(x.shape[0], x)   # (B, T, G·hidden_size): todos los pasos a la vez
             hs = []
             for gx_t in gx.unbind(dim=1):                                   # lo secuencial: paso a paso
                 s = cell.step(gx_t, s)
