@@ -1,11 +1,14 @@
 # Los dos comandos del curso (ver README.md). Cada uno crea su entorno en .venv si no existe.
-.PHONY: web test bench notebooks clean
+.PHONY: web test test-robust bench notebooks clean
 
 web:        ## Construye la web del curso en _build/html
 	@bash tools/web.sh
 
 test:       ## Ejecuta todas las comprobaciones
 	@bash tools/test.sh
+
+test-robust: ## Para autores: los cuadernos con otros números (otra CPU, un hilo); sus aserciones deben seguir valiendo
+	@bash tools/robust.sh $(NB)
 
 bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no forman parte de `make test`
 	@bash tools/env.sh
@@ -14,10 +17,10 @@ bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no
 	-.venv/bin/python bench/rnn.py
 	-.venv/bin/python bench/attention.py
 
-notebooks:  ## Para autores: vuelve a ejecutar los cuadernos y exporta el paquete
+notebooks:  ## Para autores: vuelve a ejecutar los cuadernos (todos, o los de NB="nbs/04_rnn.ipynb …") y exporta el paquete
 	@bash tools/env.sh
 	.venv/bin/nbdev-export
-	PYTHONHASHSEED=0 .venv/bin/python tools/notebooks.py run
+	. tools/numerics.sh && PYTHONHASHSEED=0 .venv/bin/python tools/notebooks.py run $(NB)
 	.venv/bin/nbdev-export
 
 clean:

@@ -51,6 +51,9 @@ def dump(nb: dict) -> str:
 
 
 def run(paths: list[Path]) -> None:
+    if os.environ.get("ATEN_CPU_CAPABILITY") != "avx2" or os.environ.get("MKL_CBWR") != "AVX2":
+        sys.exit("✗ Los resultados que se guardan deben salir de los caminos numéricos fijados en tools/numerics.sh "
+                 "(si no, otra CPU no los reproduce): ejecuta `make notebooks` o `source tools/numerics.sh` antes.")
     import nbformat
     from nbclient import NotebookClient
     for path in paths:

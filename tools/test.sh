@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0          # el orden de los conjuntos y diccionarios no cambia entre ejecuciones
+source tools/numerics.sh         # los mismos caminos numéricos con que se guardaron los resultados
 bash tools/env.sh
 PY=.venv/bin/python
 
