@@ -1,4 +1,4 @@
-"Propiedades de las redes recurrentes, del bucle de entrenamiento y de los checkpoints."
+"Propiedades de las redes recurrentes (capítulo 4)."
 import math
 import os
 
@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from transformer_course.rnn import (LSTM, RNN, CharLM, LSTMCell, RNNCell, copy_weights_from_torch, load_checkpoint,
-                                    random_windows, save_checkpoint, set_forget_bias, stream_bits, train)
+from transformer_course.rnn import LSTM, RNN, CharLM, LSTMCell, RNNCell, copy_weights_from_torch, set_forget_bias
+from transformer_course.training import random_windows, stream_bits
 
 
 @settings(max_examples=25, deadline=None)
@@ -45,8 +45,8 @@ def test_cells_match_torch_cells():
 
 def test_scratch_charlm_equals_torch_charlm():
     torch.manual_seed(0)
-    a = CharLM(30, d_model=8, hidden_size=16, num_layers=2, impl="torch")
-    b = CharLM(30, d_model=8, hidden_size=16, num_layers=2, impl="scratch")
+    a = CharLM(30, d_model=8, hidden_size=16, n_layers=2, impl="torch")
+    b = CharLM(30, d_model=8, hidden_size=16, n_layers=2, impl="scratch")
     b.embedding.load_state_dict(a.embedding.state_dict()); b.head.load_state_dict(a.head.state_dict())
     copy_weights_from_torch(b.recurrent, a.recurrent)
     ids = torch.randint(0, 30, (2, 9))
@@ -72,14 +72,16 @@ def test_bad_input_is_explained(bad, error, words):
 
 
 def test_bad_state_and_options():
-    with pytest.raises(ValueError, match="num_layers, B, hidden_size"): RNN(8, 16, 2)(torch.randn(3, 4, 8), torch.zeros(1, 3, 16))
-    with pytest.raises(ValueError, match="num_layers, B, hidden_size"): LSTM(8, 16)(torch.randn(3, 4, 8), (torch.zeros(1, 3, 16), torch.zeros(1, 3, 15)))
+    with pytest.raises(ValueError, match="n_layers, B, hidden_size"): RNN(8, 16, 2)(torch.randn(3, 4, 8), torch.zeros(1, 3, 16))
+    with pytest.raises(ValueError, match="n_layers, B, hidden_size"): LSTM(8, 16)(torch.randn(3, 4, 8), (torch.zeros(1, 3, 16), torch.zeros(1, 3, 15)))
     with pytest.raises(ValueError, match=r"\(B, hidden_size\)"): LSTMCell(8, 16)(torch.randn(3, 8), (torch.zeros(3, 16), torch.zeros(2, 16)))
     with pytest.raises(ValueError, match="batch_first"): RNN(8, 16, batch_first=False)
     with pytest.raises(TypeError, match="torch.nn.LSTM"): copy_weights_from_torch(LSTM(8, 16), nn.RNN(8, 16))
     with pytest.raises(ValueError, match="mismo|distintas"): copy_weights_from_torch(LSTM(8, 16), nn.LSTM(8, 32))
     with pytest.raises(ValueError, match="cell"): CharLM(10, cell="gru")
-    with pytest.raises(ValueError, match="torch.long"): CharLM(10)(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="torch.long"): CharLM(10)(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="unsqueeze"): CharLM(10)(torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="fuera del vocabulario"): CharLM(10)(torch.tensor([[3, 10]]))
     with pytest.raises(ValueError, match="context_len"): random_windows(torch.arange(5), 2, 5, torch.Generator())
 
 
@@ -91,76 +93,10 @@ def test_forget_bias_sets_effective_bias():
     with pytest.raises(ValueError, match="bias"): set_forget_bias(nn.Linear(3, 4))
 
 
-def test_train_is_seeded_and_learns(tmp_path):
-    ids = torch.arange(40) % 8  # una secuencia periódica: el siguiente token se deduce del actual
-    histories, models = [], []
-    for _ in range(2):
-        torch.manual_seed(0)
-        model = CharLM(8, d_model=8, hidden_size=16)
-        batch = lambda g: random_windows(ids, 8, 10, g)
-        histories.append(train(model, batch, 60, lr=1e-2, eval_batches=[batch(torch.Generator().manual_seed(1))],
-                               eval_every=20, progress=False, checkpoint=tmp_path/"best.safetensors"))
-        models.append(model)
-    assert histories[0].train_loss == histories[1].train_loss
-    assert histories[0].val_loss[-1] < 0.3 * histories[0].val_loss[0]
-    assert histories[0].val_steps == [20, 40, 60]
-    meta = load_checkpoint(tmp_path/"best.safetensors", CharLM(8, d_model=8, hidden_size=16))
-    assert meta["val_loss"] == min(histories[1].val_loss)
-
-
-def test_train_stops_on_non_finite_loss():
-    model = nn.Linear(2, 1)
-    with pytest.raises(FloatingPointError, match="lr"):
-        train(model, lambda g: torch.zeros(1), 3, loss_fn=lambda m, b: m.weight.sum() * float("nan"), progress=False)
-
-
-class Tied(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.config = {"n": 5}
-        self.embedding = nn.Embedding(5, 3)
-        self.head = nn.Linear(3, 5, bias=False)
-        self.head.weight = self.embedding.weight
-
-
-def test_checkpoint_round_trip_is_exact_and_keeps_ties(tmp_path):
+def test_generate_is_seeded_and_greedy_at_zero_temperature():
     torch.manual_seed(0)
-    model = CharLM(12, d_model=4, hidden_size=8, num_layers=2)
-    save_checkpoint(model, tmp_path/"m.safetensors", note="hola", step=3)
-    again = CharLM(12, d_model=4, hidden_size=8, num_layers=2)
-    assert load_checkpoint(tmp_path/"m.safetensors", again) == {"note": "hola", "step": 3}
-    for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()): assert torch.equal(a, b), name
-    tied = Tied()
-    save_checkpoint(tied, tmp_path/"t.safetensors")
-    other = Tied()
-    load_checkpoint(tmp_path/"t.safetensors", other)
-    assert torch.equal(other.embedding.weight, tied.embedding.weight) and other.head.weight is other.embedding.weight
-
-
-def test_checkpoint_errors(tmp_path):
     model = CharLM(12, d_model=4, hidden_size=8)
-    with pytest.raises(FileNotFoundError, match="save_checkpoint"): load_checkpoint(tmp_path/"no.safetensors", model)
-    path = tmp_path/"m.safetensors"
-    save_checkpoint(model, path)
-    with pytest.raises(ValueError, match="config"): load_checkpoint(path, CharLM(12, d_model=4, hidden_size=16))
-    with pytest.raises(ValueError, match="CharLM"): load_checkpoint(path, Tied())
-    with pytest.raises(TypeError, match="JSON"): save_checkpoint(model, path, when=object())
-    from safetensors.torch import save_file
-    save_file({"x": torch.zeros(2)}, tmp_path/"other.safetensors")
-    with pytest.raises(ValueError, match="no un checkpoint del curso"): load_checkpoint(tmp_path/"other.safetensors", model)
-    for corrupt in (path.read_bytes()[:-10], b"", b"\x00" * 7, b"pickle? no, gracias" * 10):
-        (tmp_path/"bad.safetensors").write_bytes(corrupt)
-        with pytest.raises(ValueError, match="safetensors válido"): load_checkpoint(tmp_path/"bad.safetensors", model)
-
-
-def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
-    path = tmp_path/"m.safetensors"
-    first = CharLM(12, d_model=4, hidden_size=8)
-    save_checkpoint(first, path, version=1)
-    before = path.read_bytes()
-    def disk_full(fd): raise OSError(28, "No queda espacio en el disco")
-    monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="espacio"): save_checkpoint(CharLM(12, d_model=4, hidden_size=8), path, version=2)
-    monkeypatch.undo()
-    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
-    assert load_checkpoint(path, CharLM(12, d_model=4, hidden_size=8)) == {"version": 1}
+    assert model.generate([2, 5], 20, seed=1) == model.generate([2, 5], 20, seed=1)
+    greedy = model.generate([2, 5], 10, temperature=0)
+    assert greedy == model.generate([2, 5], 10, top_k=1, seed=7)
+    with pytest.raises(ValueError, match="vacío"): model.generate([], 5)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from einops import einsum, rearrange
 from torch import nn
 
-from .rnn import check_features
+from .core import check_features
 
 # %% auto #0
 __all__ = ['causal_mask', 'padding_mask', 'scaled_dot_product_attention', 'MultiHeadAttention', 'copy_weights_from_torch_mha',

@@ -3,41 +3,19 @@
 # %% ../nbs/04_rnn.ipynb #c003
 from __future__ import annotations
 
-import json
 import math
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load as safetensors_load
-from safetensors.torch import save as safetensors_save
 from torch import nn
-from tqdm import tqdm
 
-from .core import atomic_write, get_device, set_seed
+from .core import check_features, check_ids
+from .training import sample_next, stream_bits
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'check_features', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM',
-           'random_windows', 'lm_loss', 'History', 'train', 'save_checkpoint', 'load_checkpoint', 'stream_bits',
-           'set_forget_bias', 'sensitivity']
+__all__ = ['RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM', 'set_forget_bias', 'sensitivity']
 
 # %% ../nbs/04_rnn.ipynb #c006
-def check_features(x, ndim: int, size: int, what: str, size_name: str = "input_size") -> None:
-    "Comprueba que `x` es un tensor de coma flotante de rango `ndim` con `size` rasgos al final (los llama `size_name`)."
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} debe ser un tensor de PyTorch, no {type(x).__name__}.")
-    if x.ndim != ndim:
-        hint = " Para una sola secuencia, añade la dimensión del lote con x.unsqueeze(0)." if x.ndim == ndim - 1 else ""
-        shape = f"(B, {size_name} = {size})" if ndim == 2 else f"(B, T, {size_name} = {size})"
-        raise ValueError(f"{what} debe tener forma {shape}; recibí {tuple(x.shape)}.{hint}")
-    if not x.is_floating_point():
-        raise TypeError(f"{what} debe ser de coma flotante, no {x.dtype}: si son ids de tokens, pásalos antes por un nn.Embedding.")
-    if x.shape[-1] != size:
-        raise ValueError(f"{what} trae {x.shape[-1]} rasgos en la última dimensión, pero la capa espera {size_name} = {size}.")
-
 class RNNCell(nn.Module):
     "Celda de Elman, h' = tanh(W_ih x + b_ih + W_hh h + b_hh), con los nombres y formas de `torch.nn.RNNCell`."
     n_gates = 1  # bloques de hidden_size filas en los pesos: 1 aquí, 4 en la LSTM
@@ -103,29 +81,29 @@ class LSTMCell(RNNCell):
 
 # %% ../nbs/04_rnn.ipynb #c012
 class RNN(nn.Module):
-    "Pila de `num_layers` celdas de Elman sobre (B, T, C); la interfaz de `torch.nn.RNN(batch_first=True)`."
+    "Pila de `n_layers` celdas de Elman sobre (B, T, C); la interfaz de `torch.nn.RNN(batch_first=True)`."
     cell_class = RNNCell
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, n_layers: int = 1, batch_first: bool = True,
                  dropout: float = 0.0):
         super().__init__()
         if not batch_first:
             raise ValueError("Las redes recurrentes del curso ponen el lote delante, (B, T, C): usa batch_first=True.")
-        if num_layers < 1: raise ValueError(f"num_layers debe ser al menos 1; recibí {num_layers}.")
-        self.input_size, self.hidden_size, self.num_layers, self.dropout = input_size, hidden_size, num_layers, dropout
+        if n_layers < 1: raise ValueError(f"n_layers debe ser al menos 1; recibí {n_layers}.")
+        self.input_size, self.hidden_size, self.n_layers, self.dropout = input_size, hidden_size, n_layers, dropout
         self.cells = nn.ModuleList(self.cell_class(input_size if layer == 0 else hidden_size, hidden_size)
-                                   for layer in range(num_layers))
+                                   for layer in range(n_layers))
 
     def _layer_states(self, state, batch_size: int) -> list:
-        "El estado (num_layers, B, hidden_size) —o el par (h, c)— partido en un estado por capa."
-        if state is None: return [None] * self.num_layers
+        "El estado (n_layers, B, hidden_size) —o el par (h, c)— partido en un estado por capa."
+        if state is None: return [None] * self.n_layers
         parts = state if isinstance(state, tuple) else (state,)
-        expected = (self.num_layers, batch_size, self.hidden_size)
+        expected = (self.n_layers, batch_size, self.hidden_size)
         for s in parts:
             if not isinstance(s, torch.Tensor) or s.shape != expected:
                 got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-                raise ValueError(f"El estado inicial debe tener forma (num_layers, B, hidden_size) = {expected}; recibí {got}.")
-        return [tuple(s[layer] for s in parts) for layer in range(self.num_layers)]
+                raise ValueError(f"El estado inicial debe tener forma (n_layers, B, hidden_size) = {expected}; recibí {got}.")
+        return [tuple(s[layer] for s in parts) for layer in range(self.n_layers)]
 
     def forward(self, x: torch.Tensor, state=None):
         check_features(x, 3, self.input_size, "La entrada de la red recurrente")
@@ -152,9 +130,9 @@ def copy_weights_from_torch(ours: RNN, theirs: nn.RNNBase) -> RNN:
     if expected is None or type(theirs) is not expected:
         raise TypeError(f"Los pesos de {type(ours).__name__} se copian de un torch.nn.{getattr(expected, '__name__', '?')}, "
                         f"no de {type(theirs).__name__}.")
-    if (theirs.input_size, theirs.hidden_size, theirs.num_layers) != (ours.input_size, ours.hidden_size, ours.num_layers):
-        raise ValueError(f"Formas distintas: (input_size, hidden_size, num_layers) = "
-                         f"{(ours.input_size, ours.hidden_size, ours.num_layers)} frente a "
+    if (theirs.input_size, theirs.hidden_size, theirs.num_layers) != (ours.input_size, ours.hidden_size, ours.n_layers):
+        raise ValueError(f"Formas distintas: (input_size, hidden_size, n_layers) = "
+                         f"{(ours.input_size, ours.hidden_size, ours.n_layers)} frente a "
                          f"{(theirs.input_size, theirs.hidden_size, theirs.num_layers)}.")
     if theirs.bidirectional or theirs.proj_size or not theirs.bias:
         raise ValueError("Solo se copian redes unidireccionales, con sesgos y sin proj_size.")
@@ -169,29 +147,31 @@ _RECURRENT = {("rnn", "scratch"): RNN, ("lstm", "scratch"): LSTM, ("rnn", "torch
 
 class CharLM(nn.Module):
     "*Embedding* → pila recurrente (`cell` 'rnn' o 'lstm', `impl` 'torch' o 'scratch') → capa lineal de salida."
-    def __init__(self, vocab_size: int, d_model: int = 64, hidden_size: int = 256, num_layers: int = 1,
+    def __init__(self, vocab_size: int, d_model: int = 64, hidden_size: int = 256, n_layers: int = 1,
                  cell: str = "lstm", impl: str = "torch", dropout: float = 0.0):
         super().__init__()
         if (cell, impl) not in _RECURRENT:
             raise ValueError(f"cell debe ser 'rnn' o 'lstm' e impl 'torch' o 'scratch'; recibí cell={cell!r}, impl={impl!r}.")
-        self.config = dict(vocab_size=vocab_size, d_model=d_model, hidden_size=hidden_size, num_layers=num_layers,
+        self.config = dict(vocab_size=vocab_size, d_model=d_model, hidden_size=hidden_size, n_layers=n_layers,
                            cell=cell, impl=impl, dropout=dropout)  # lo que guarda un checkpoint para reconstruirlo
         self.embedding = nn.Embedding(vocab_size, d_model)
-        self.recurrent = _RECURRENT[cell, impl](d_model, hidden_size, num_layers, batch_first=True, dropout=dropout)
+        self.recurrent = _RECURRENT[cell, impl](d_model, hidden_size, n_layers, batch_first=True, dropout=dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, ids: torch.Tensor, state=None):
         "ids (B, T) → logits (B, T, vocab_size) y el estado final."
-        if not isinstance(ids, torch.Tensor) or ids.ndim != 2 or ids.dtype != torch.long:
-            got = f"{ids.dtype} de forma {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
-            raise ValueError(f"CharLM espera ids enteros (torch.long) de forma (B, T); recibí {got}.")
+        check_ids(ids, "CharLM", self.config["vocab_size"])
         out, state = self.recurrent(self.embedding(ids), state)
         return self.head(out), state
 
+    def sequence_bits(self, ids: torch.Tensor, bos_id: int) -> float:
+        "Bits totales de `ids` (1-D), cada token dado todo lo anterior: de una pasada, arrastrando el estado."
+        return stream_bits(self, ids, bos_id)
+
     @torch.no_grad()
-    def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
-        "Continúa `prompt` (ids) con `max_new_tokens` ids muestreados con semilla a la `temperature` dada."
-        if not temperature > 0: raise ValueError(f"La temperatura debe ser positiva; recibí {temperature}.")
+    def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int = 0) -> list[int]:
+        "Continúa `prompt` (ids) con `max_new_tokens` ids elegidos por `sample_next` con semilla."
         if not prompt: raise ValueError("prompt no puede estar vacío: empieza al menos por el id de <bos>.")
         device, generator = next(self.parameters()).device, torch.Generator().manual_seed(seed)
         was_training = self.training
@@ -199,166 +179,12 @@ class CharLM(nn.Module):
         logits, state = self(torch.tensor([prompt], device=device))
         out = []
         for _ in range(max_new_tokens):
-            probs = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
-            out.append(int(torch.multinomial(probs, 1, generator=generator)))
+            out.append(int(sample_next(logits[0, -1], temperature, top_k, top_p, generator)))
             logits, state = self(torch.tensor([out[-1:]], device=device), state)
         self.train(was_training)
         return out
 
-# %% ../nbs/04_rnn.ipynb #c023
-def random_windows(ids: torch.Tensor, batch_size: int, context_len: int, generator: torch.Generator):
-    "`batch_size` ventanas al azar de `ids`: entradas (B, T) y objetivos (B, T), desplazados un token."
-    if len(ids) <= context_len:
-        raise ValueError(f"El texto tiene {len(ids)} tokens: hacen falta más que context_len = {context_len}.")
-    starts = torch.randint(0, len(ids) - context_len, (batch_size,), generator=generator)
-    window = ids[starts[:, None] + torch.arange(context_len + 1)]
-    return window[:, :-1], window[:, 1:]
-
-# %% ../nbs/04_rnn.ipynb #c026
-def lm_loss(model: nn.Module, batch) -> torch.Tensor:
-    "Entropía cruzada media (nats por token) de un modelo de lenguaje sobre el lote (entradas, objetivos)."
-    x, y = batch
-    out = model(x)
-    logits = out[0] if isinstance(out, tuple) else out  # los recurrentes devuelven también el estado
-    return F.cross_entropy(logits.flatten(0, -2), y.flatten())
-
-@dataclass
-class History:
-    "Pérdida y norma del gradiente por paso, validaciones (lo que dé `eval_fn`) y segundos de entrenamiento sin validar."
-    steps: list = field(default_factory=list)
-    train_loss: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)
-    val_steps: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_seconds: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    def plot(self, ax=None, label: str = "", bits: bool = True, smooth: int = 25):
-        "Curvas de entrenamiento (media móvil de `smooth` pasos) y de validación, en bits o en nats."
-        import matplotlib.pyplot as plt
-        ax = ax or plt.gca()
-        scale = 1 / math.log(2) if bits else 1.0
-        loss = torch.tensor(self.train_loss) * scale
-        if 1 < smooth <= len(loss): loss = loss.unfold(0, smooth, 1).mean(1)
-        line, = ax.plot(self.steps[len(self.steps) - len(loss):], loss, alpha=0.5, label=f"{label} entrenamiento".strip())
-        if self.val_loss:
-            ax.plot(self.val_steps, [v * scale for v in self.val_loss], "o-", color=line.get_color(),
-                    label=f"{label} validación".strip())
-        ax.set(xlabel="paso", ylabel="bits por token" if bits else "nats por token")
-        ax.legend()
-        return ax
-
-def _to_device(batch, device):
-    return tuple(t.to(device) for t in batch) if isinstance(batch, (tuple, list)) else batch.to(device)
-
-def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_decay: float = 0.0,
-          warmup: int = 0, clip: float | None = 1.0, loss_fn=lm_loss, eval_batches=None, eval_fn=None, eval_every: int = 100,
-          seed: int = 0, device=None, optimizer: torch.optim.Optimizer | None = None, checkpoint=None,
-          progress: bool = True, desc: str = "entrenando") -> History:
-    "Entrena `model` `steps` pasos con los lotes de `get_batch(generator)`; devuelve la `History`."
-    if steps < 1: raise ValueError(f"steps debe ser al menos 1; recibí {steps}.")
-    if eval_batches is not None and len(eval_batches) == 0: raise ValueError("eval_batches está vacío: pasa None o algún lote.")
-    if eval_fn is None and eval_batches is not None:  # por defecto, la pérdida media en los lotes de validación
-        eval_fn = lambda model: sum(loss_fn(model, _to_device(b, device)).item() for b in eval_batches) / len(eval_batches)
-    set_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    device = get_device(device) if not isinstance(device, torch.device) else device
-    model.to(device)
-    optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    def factor(step: int) -> float:  # calentamiento lineal y coseno hasta el 10 % de la tasa inicial
-        if step < warmup: return (step + 1) / warmup
-        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    history, start, best, eval_time = History(), time.perf_counter(), math.inf, 0.0
-    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0)
-    for step in bar:
-        model.train()
-        loss = loss_fn(model, _to_device(get_batch(generator), device))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"La pérdida vale {loss.item()} en el paso {step + 1}: baja la tasa de aprendizaje "
-                                     f"(lr) o recorta el gradiente (clip).")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf)
-        optimizer.step()
-        schedule.step()
-        history.steps.append(step + 1); history.train_loss.append(loss.item()); history.grad_norm.append(norm.item())
-        if eval_fn is not None and ((step + 1) % eval_every == 0 or step + 1 == steps):
-            eval_start = time.perf_counter()
-            history.val_seconds.append(eval_start - start - eval_time)  # segundos de entrenamiento, sin validar
-            model.eval()
-            with torch.no_grad(): val = float(eval_fn(model))
-            history.val_steps.append(step + 1); history.val_loss.append(val)
-            eval_time += time.perf_counter() - eval_start
-            bar.set_postfix(validación=f"{val:.3f}")
-            if checkpoint is not None and val < best:
-                best = val
-                save_checkpoint(model, checkpoint, step=step + 1, val_loss=val)
-    history.seconds = time.perf_counter() - start - eval_time
-    model.eval()
-    return history
-
-# %% ../nbs/04_rnn.ipynb #c028
-CHECKPOINT_FORMAT = "transformer_course/1"
-
-def save_checkpoint(model: nn.Module, path, **metadata) -> None:
-    "Guarda los pesos de `model` en `path` (safetensors, atómico) con su arquitectura, `config` y `metadata`."
-    try: extra = json.dumps(metadata)
-    except TypeError as e: raise TypeError(f"Los metadatos del checkpoint deben ser JSON (números, textos, listas): {e}") from None
-    tensors, aliases, seen = {}, {}, {}
-    for name, t in model.state_dict().items():
-        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
-        if key in seen: aliases[name] = seen[key]; continue
-        seen[key] = name
-        tensors[name] = t.detach().to("cpu").contiguous()
-    header = {"formato": CHECKPOINT_FORMAT, "arquitectura": type(model).__name__,
-              "config": json.dumps(getattr(model, "config", {}), sort_keys=True), "alias": json.dumps(aliases), "extra": extra}
-    data = safetensors_save(tensors, metadata=header)
-    with atomic_write(path, "wb") as f: f.write(data)
-
-def load_checkpoint(path, model: nn.Module) -> dict:
-    "Carga en `model` los pesos de `path` si son de su misma arquitectura y `config`; devuelve los metadatos."
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No existe el checkpoint {path}: guárdalo antes con save_checkpoint(model, ruta).")
-    raw = path.read_bytes()
-    try:
-        tensors = safetensors_load(raw)
-        header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} no es un archivo safetensors válido (¿truncado o corrupto?): {e}. "
-                         "Vuelve a guardarlo con save_checkpoint.") from None
-    meta = header.get("__metadata__") or {}
-    if meta.get("formato") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} es un safetensors, pero no un checkpoint del curso (no dice formato = {CHECKPOINT_FORMAT!r}).")
-    arch, config = meta.get("arquitectura"), json.loads(meta.get("config", "{}"))
-    ours = json.loads(json.dumps(getattr(model, "config", {}), sort_keys=True))
-    if arch != type(model).__name__ or config != ours:
-        raise ValueError(f"El checkpoint {path.name} es de un {arch} con config {config}, pero el modelo es un "
-                         f"{type(model).__name__} con config {ours}: crea el modelo con la config del checkpoint.")
-    for name, original in json.loads(meta.get("alias", "{}")).items(): tensors[name] = tensors[original]
-    expected = model.state_dict()
-    wrong = sorted(set(expected) ^ set(tensors)) + sorted(k for k in expected if k in tensors and expected[k].shape != tensors[k].shape)
-    if wrong: raise ValueError(f"Los tensores de {path.name} no encajan con el modelo: {wrong[:5]}.")
-    model.load_state_dict(tensors)
-    return json.loads(meta.get("extra", "{}"))
-
-# %% ../nbs/04_rnn.ipynb #c035
-@torch.no_grad()
-def stream_bits(model: nn.Module, ids: torch.Tensor, bos_id: int, chunk: int = 2048) -> float:
-    "Bits totales de `ids` leídos de una pasada, arrastrando el estado: cada token dado todo lo anterior."
-    if ids.ndim != 1 or len(ids) == 0: raise ValueError(f"ids debe ser un tensor 1-D no vacío; recibí la forma {tuple(ids.shape)}.")
-    device, was_training = next(model.parameters()).device, model.training
-    model.eval()
-    x, y = torch.cat([torch.tensor([bos_id]), ids[:-1].cpu()]).to(device), ids.to(device)
-    total, state = 0.0, None
-    for start in range(0, len(ids), chunk):
-        logits, state = model(x[None, start:start + chunk], state)
-        total += F.cross_entropy(logits[0].float(), y[start:start + chunk], reduction="sum").item()
-    model.train(was_training)
-    return total / math.log(2)
-
-# %% ../nbs/04_rnn.ipynb #c041
+# %% ../nbs/04_rnn.ipynb #c038
 def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
     "Pone a `value` el sesgo de la puerta de olvido de una LSTM (del curso o de PyTorch), sumando b_ih y b_hh."
     found = False
