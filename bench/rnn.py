@@ -20,7 +20,8 @@ from torch import nn
 
 from transformer_course.core import time_call
 from transformer_course.data import load_splits
-from transformer_course.rnn import LSTM, RNN, CharLM, copy_weights_from_torch, random_windows, stream_bits, train
+from transformer_course.rnn import LSTM, RNN, CharLM, copy_weights_from_torch
+from transformer_course.training import random_windows, stream_bits, train
 from transformer_course.tokenization import CharTokenizer
 
 SHAPES = [(32, 128, 64, 256), (32, 64, 64, 256), (8, 256, 64, 128), (64, 32, 128, 512)]  # B, T, C, hidden_size

@@ -73,7 +73,7 @@ class LSTMCell(RNNCell):
 
     def step(self, gx: torch.Tensor, state: tuple) -> tuple:
         h, c = state
-        gates = torch.addmm(gx, h, self.weight_hh.t())                   # (B, 4H)
+        gates = torch.addmm(gx, h, self.weight_hh.t())                   # (B, 4·hidden_size)
         i, f, _, o = torch.sigmoid(gates).chunk(4, dim=-1)
         g = torch.tanh(gates[:, 2 * self.hidden_size:3 * self.hidden_size])
         c = f * c + i * g

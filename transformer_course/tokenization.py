@@ -16,14 +16,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .core import atomic_write
+from .core import SPECIAL_TOKENS, atomic_write
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'GPT2_PATTERN', 'Tokenizer', 'CharTokenizer', 'WordTokenizer', 'train_bpe_merges', 'BPETokenizer',
-           'SkipGram', 'skipgram_pairs', 'train_skipgram', 'most_similar']
+__all__ = ['GPT2_PATTERN', 'Tokenizer', 'CharTokenizer', 'WordTokenizer', 'train_bpe_merges', 'BPETokenizer', 'SkipGram',
+           'skipgram_pairs', 'train_skipgram', 'most_similar']
 
 # %% ../nbs/03_tokenization.ipynb #c006
-SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>", "<mask>", "<cls>", "<sep>")
+# Los especiales son los del curso (core.SPECIAL_TOKENS), con los ids 0 a 6 en este orden.
 
 class Tokenizer:
     "Interfaz común: `encode`, `decode`, `vocab_size`, ids de los especiales y `save`/`load` en JSON."
