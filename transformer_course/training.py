@@ -287,15 +287,15 @@ def stream_bits(model: nn.Module, ids: torch.Tensor, bos_id: int, chunk: int = 2
     model.train(was_training)
     return total / math.log(2)
 
-def bits_per_char(model, text: str, tokenizer=None) -> float:
-    "Bits por carácter de `text` según `model`: n-gramas sin `tokenizer`; neuronales con el suyo."
+def bits_per_char(model, text: str, tokenizer=None, **options) -> float:
+    "Bits por carácter de `text` según `model`: n-gramas sin `tokenizer` (`options` van a `text_bits`); neuronales con él."
     if not isinstance(text, str) or not text:
         raise ValueError("El texto está vacío (o no es un str): no hay caracteres que medir.")
     if tokenizer is None:
         if not hasattr(model, "text_bits"):
             raise TypeError(f"{type(model).__name__} no lee texto directamente: pasa también su tokenizador, "
                             "bits_per_char(model, text, tokenizer).")
-        return model.text_bits(text) / len(text)
+        return model.text_bits(text, **options) / len(text)
     ids = torch.tensor(tokenizer.encode(text))
     bits = model.sequence_bits(ids, tokenizer.bos_id) if hasattr(model, "sequence_bits") else \
         stream_bits(model, ids, tokenizer.bos_id)
