@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import http.client
 import io
 import os
 import re
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,11 +20,13 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
+from . import __version__
 from .core import atomic_write, sha256sum
 
 # %% auto #0
-__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'Dataset', 'get_dataset', 'DataNotFoundError', 'ChecksumError',
-           'cache_dir', 'fetch', 'clean_gutenberg', 'load_text', 'Pair', 'load_pairs', 'load_table', 'Split', 'split',
+__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'MISSPELLINGS_COLUMNS', 'Dataset', 'get_dataset',
+           'DataNotFoundError', 'ChecksumError', 'UpstreamVersionWarning', 'cache_dir', 'misspellings_from_wikitext',
+           'fetch', 'is_exact', 'clean_gutenberg', 'load_text', 'Pair', 'load_pairs', 'load_table', 'Split', 'split',
            'split_text', 'load_splits']
 
 # %% ../nbs/01_data.ipynb #c006
@@ -41,8 +45,12 @@ class Dataset:
     member: str | None = None # archivo dentro del zip que se descarga, si es un zip
     start: str | None = None  # expresión regular: primera línea de la obra (tras la cabecera)
     end: str | None = None    # expresión regular: primera línea que ya no es de la obra
+    convert: str | None = None  # "listado": lo descargado es wikitexto, a convertir en tabla
+    fallback: bool = False    # sin copia exacta, vale la versión actual (con un aviso)
 
 # %% ../nbs/01_data.ipynb #c007
+_LISTADO = "Wikipedia:Corrector_ortogr%C3%A1fico/Listado"
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset("quijote", "Don Quijote de la Mancha (Miguel de Cervantes)", "pg2000.txt", "gutenberg",
             "https://www.gutenberg.org/ebooks/2000",
@@ -58,21 +66,25 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
     Dataset("tatoeba-spa-eng", "Pares de frases español–inglés de Tatoeba", "tatoeba-spa-eng.tsv", "pairs",
             "https://tatoeba.org", "http://www.manythings.org/anki/spa-eng.zip",
             "CC BY 2.0 FR", "www.manythings.org/anki y tatoeba.org",
-            "0564fff666d8e99bd9f9a310452beec9b7135d6e5891f208616f2ced9f9038c8", member="spa.txt"),
+            "0564fff666d8e99bd9f9a310452beec9b7135d6e5891f208616f2ced9f9038c8", member="spa.txt",
+            fallback=True),
     Dataset("tatoeba-spa-eng-about", "Condiciones y atribución de los pares de Tatoeba",
             "tatoeba-spa-eng-about.txt", "text", "https://tatoeba.org",
             "http://www.manythings.org/anki/spa-eng.zip", "CC BY 2.0 FR",
             "www.manythings.org/anki y tatoeba.org",
-            "df6f57ec7e6d9b31e2b9c8b6a4e0bea4aebe0a408a8e7fb24ae217e37ef4e92f", member="_about.txt"),
+            "df6f57ec7e6d9b31e2b9c8b6a4e0bea4aebe0a408a8e7fb24ae217e37ef4e92f", member="_about.txt",
+            fallback=True),
     Dataset("tinyshakespeare", "Tiny Shakespeare (el clásico de los modelos de caracteres)",
             "tinyshakespeare.txt", "text", "https://github.com/karpathy/char-rnn",
             "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
             "Dominio público", "Andrej Karpathy (char-rnn)",
             "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
     Dataset("misspellings-es", "Errores ortográficos reales del español (Wikipedia)", "misspellings-es.tsv",
-            "table", "https://es.wikipedia.org/wiki/Wikipedia:Corrector_ortográfico/Listado", None,
+            "table", "https://es.wikipedia.org/wiki/Wikipedia:Corrector_ortográfico/Listado",
+            f"https://es.wikipedia.org/w/index.php?title={_LISTADO}&action=raw",
             "CC BY-SA 4.0", "Editores de Wikipedia en español",
-            "f4b770cd5d70f62789094007a10516c424c2f3f7137464c73bdbbcbdd80987e5"),
+            "f4b770cd5d70f62789094007a10516c424c2f3f7137464c73bdbbcbdd80987e5",
+            convert="listado", fallback=True),
 ]}
 
 def get_dataset(name: str | Dataset) -> Dataset:
@@ -95,6 +107,9 @@ class DataNotFoundError(FileNotFoundError):
 class ChecksumError(ValueError):
     "El archivo de un corpus no es la versión que usa el curso."
 
+class UpstreamVersionWarning(UserWarning):
+    "Se usa la versión actual del origen: las cifras no serán las de la web del curso."
+
 def cache_dir() -> Path:
     "Carpeta de la caché de datos: `$TRANSFORMER_COURSE_CACHE` o `~/.cache/transformer_course`."
     if os.environ.get(CACHE_ENV): return Path(os.environ[CACHE_ENV]).expanduser()
@@ -102,9 +117,13 @@ def cache_dir() -> Path:
     return Path(base)/"transformer_course"
 
 # %% ../nbs/01_data.ipynb #c014
+# Wikipedia rechaza a los clientes que no dicen quiénes son ni cómo contactarlos.
+_USER_AGENT = (f"transformer_course/{__version__} "
+               "(https://github.com/transformers-desde-cero/transformer_course)")
+
 def _download(url: str, progress: bool = True, timeout: float = 30.0) -> bytes:
     "Descarga `url` entera en memoria, con barra de progreso."
-    request = urllib.request.Request(url, headers={"User-Agent": "transformer_course"})
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
         buffer = io.BytesIO()
@@ -121,13 +140,53 @@ def _extract(data: bytes, member: str) -> bytes:
     "El archivo `member` del zip `data`; de un `.txt` de pares, solo las dos primeras columnas."
     with zipfile.ZipFile(io.BytesIO(data)) as archive: content = archive.read(member)
     if member.endswith(".txt") and not member.startswith("_"):
-        lines = content.decode("utf-8").splitlines()
-        content = "".join("\t".join(line.split("\t")[:2]) + "\n" for line in lines if line).encode("utf-8")
+        rows = []
+        for number, line in enumerate(content.decode("utf-8").splitlines(), 1):
+            columns = line.split("\t")
+            if line and (len(columns) < 2 or not all(columns[:2])):
+                raise ValueError(f"la línea {number} de {member} no es "
+                                 f"«inglés<TAB>español»: {line[:60]!r}")
+            if line: rows.append("\t".join(columns[:2]) + "\n")
+        if not rows: raise ValueError(f"{member} no trae ningún par de frases")
+        content = "".join(rows).encode("utf-8")
     return content
 
-# %% ../nbs/01_data.ipynb #c015
+# %% ../nbs/01_data.ipynb #c016
+# una sugerencia: hasta la próxima coma que no esté entre paréntesis
+_SUGGESTION = re.compile(r"(?:[^,(]|\([^)]*\))+")
+MISSPELLINGS_COLUMNS = ("misspelling", "case_sensitive", "first_correction",
+                        "n_alternatives", "suggestions_raw")
+
+def _plain(suggestion: str) -> str:
+    "La sugerencia sin su explicación entre paréntesis ni marcado wiki (''x'', &nbsp;)."
+    text = html.unescape(re.sub(r"\([^)]*\)", "", suggestion)).replace("\xa0", " ")
+    return text.replace("'''", "").replace("''", "").strip()
+
+def misspellings_from_wikitext(wikitext: str) -> str:
+    "La tabla del curso (TSV) a partir del wikitexto de «Corrector ortográfico/Listado»."
+    rows, seen = ["\t".join(MISSPELLINGS_COLUMNS)], set()
+    for line in wikitext.splitlines():
+        if not line.startswith(" "): continue       # las entradas empiezan con un espacio
+        fields = re.split(r"\s#", line, maxsplit=1)[0].replace("\t", " ").split("|")
+        if len(fields) < 3: continue
+        cs, raw = fields[1].strip().lower() == "cs", "|".join(fields[2:]).strip()
+        word = fields[0].strip() if cs else fields[0].strip().lower()
+        suggestions = [s for s in _SUGGESTION.findall(raw) if s.strip()]
+        first = _plain(suggestions[0]) if suggestions else ""
+        if not word.isalpha() or not first or word in seen: continue  # mal, o repetida
+        seen.add(word)
+        rows.append(f"{word}\t{int(cs)}\t{first}\t{len(suggestions)}\t{raw}")
+    if len(rows) == 1:
+        raise ValueError("no encuentro ninguna entrada (líneas « término|cs|sugerencias», "
+                         "con un espacio delante): ¿es el wikitexto del Listado?")
+    return "\n".join(rows) + "\n"
+
+# %% ../nbs/01_data.ipynb #c018
 def _where_to_put(ds: Dataset, cache: Path) -> str:
-    return (f"Descárgalo a mano desde {ds.url or ds.source} y guárdalo como {cache/ds.filename}, "
+    converted = ds.member or ds.convert       # lo que sirve el origen no es el archivo
+    get = (f"Consigue la versión del curso (origen: {ds.source})" if converted
+           else f"Descárgalo a mano desde {ds.url or ds.source}")
+    return (f"{get} y guárdalo como {cache/ds.filename}, "
             f"o pon {ds.filename} en una carpeta y nómbrala con la variable de entorno {DATA_ENV}, "
             f"o nombra con {MIRROR_ENV} una dirección que sirva los archivos del curso.")
 
@@ -141,9 +200,63 @@ def _check(path: Path, ds: Dataset, where: str) -> Path:
             f"o usa check=False para aceptarlo sabiendo que las cifras no coincidirán con las del libro.")
     return path
 
-# %% ../nbs/01_data.ipynb #c016
-def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool = True) -> Path:
-    "Ruta del archivo del corpus `name`: carpeta local, caché o descarga verificada (en ese orden)."
+# %% ../nbs/01_data.ipynb #c019
+def _from_mirror(ds: Dataset, progress: bool) -> bytes | None:
+    "La versión exacta desde el espejo de `$TRANSFORMER_COURSE_MIRROR`, o None."
+    if not (mirror := os.environ.get(MIRROR_ENV)): return None
+    try: data = _download(f"{mirror.rstrip('/')}/{ds.filename}", progress)
+    except _NETWORK_ERRORS: return None
+    return data if hashlib.sha256(data).hexdigest() == ds.sha256 else None
+
+def _from_origin(ds: Dataset, cache: Path, progress: bool) -> bytes:
+    "Lo que sirve hoy el origen, ya en el formato del curso (sin verificar su suma)."
+    missing, where = f"No encuentro {ds.filename} ({ds.title})", _where_to_put(ds, cache)
+    if ds.url is None:
+        raise DataNotFoundError(f"{missing} y su origen no ofrece un archivo que se "
+                                f"pueda descargar. {where}")
+    try: data = _download(ds.url, progress)
+    except _NETWORK_ERRORS as e:
+        raise DataNotFoundError(f"{missing} y no pude descargarlo de {ds.url} ({e}). "
+                                f"¿Hay conexión a internet? {where}") from e
+    try:
+        if ds.member: return _extract(data, ds.member)
+        if ds.convert == "listado":
+            text = data.decode("utf-8").lstrip("\ufeff")
+            return misspellings_from_wikitext(text).encode("utf-8")
+        return data
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:  # y UnicodeDecodeError
+        raise DataNotFoundError(f"{missing} y lo que sirve {ds.url} no tiene el formato "
+                                f"esperado ({e}); no he guardado nada. {where}") from e
+
+# %% ../nbs/01_data.ipynb #c020
+def _upstream_name(ds: Dataset, digest: str) -> str:
+    "Nombre en la caché de la versión actual, con su suma: nunca el de la del curso."
+    stem, suffix = os.path.splitext(ds.filename)
+    return f"{stem}.upstream-{digest[:16]}{suffix}"
+
+def _cached_upstream(ds: Dataset, cache: Path) -> Path | None:
+    "La versión actual ya guardada en la caché (la más reciente cuya suma cuadra)."
+    stem, suffix = os.path.splitext(ds.filename)
+    found = [p for p in cache.glob(f"{stem}.upstream-*{suffix}")
+             if p.name == _upstream_name(ds, sha256sum(p))]
+    return max(found, key=lambda p: p.stat().st_mtime, default=None)
+
+def _use_upstream(ds: Dataset, path: Path) -> Path:
+    "Avisa de que `path` es la versión actual del origen, no la del curso, y lo devuelve."
+    warnings.warn(
+        f"No encuentro la versión de {ds.filename} que usa el curso (ni en la carpeta de "
+        f"{DATA_ENV}, ni en la caché, ni en el espejo de {MIRROR_ENV}): uso la versión "
+        f"actual de su origen, {ds.url}, convertida al mismo formato y guardada aparte "
+        f"como {path}. Las cifras que salgan de ella NO coincidirán con las de la web del "
+        f"curso. Para reproducirlas, pon la versión del curso (SHA-256 {ds.sha256[:16]}…) "
+        f"en la carpeta de {DATA_ENV} o en un espejo.",
+        UpstreamVersionWarning, stacklevel=3)
+    return path
+
+# %% ../nbs/01_data.ipynb #c021
+def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool = True,
+          fallback: bool = True) -> Path:
+    "Ruta del archivo de `name`: carpeta local, caché, espejo, descarga o versión actual."
     ds = get_dataset(name)
     local = data_dir or os.environ.get(DATA_ENV)
     if local and (Path(local).expanduser()/ds.filename).is_file():
@@ -152,25 +265,17 @@ def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool
     cache = cache_dir()
     cached = cache/ds.filename
     if cached.is_file() and (not check or sha256sum(cached) == ds.sha256): return cached
-    if mirror := os.environ.get(MIRROR_ENV):                         # un espejo con la versión exacta del curso
-        try: data = _download(f"{mirror.rstrip('/')}/{ds.filename}", progress)
-        except _NETWORK_ERRORS: data = None
-        if data is not None and hashlib.sha256(data).hexdigest() == ds.sha256:
-            with atomic_write(cached) as f: f.write(data)
-            return cached
-    if ds.url is None:
-        raise DataNotFoundError(f"No encuentro {ds.filename} ({ds.title}) y su origen no ofrece un archivo "
-                                f"que se pueda descargar. {_where_to_put(ds, cache)}")
-    try: data = _download(ds.url, progress)
-    except _NETWORK_ERRORS as e:
-        raise DataNotFoundError(f"No encuentro {ds.filename} ({ds.title}) y no pude descargarlo de {ds.url} "
-                                f"({e}). ¿Hay conexión a internet? {_where_to_put(ds, cache)}") from e
-    if ds.member:
-        try: data = _extract(data, ds.member)
-        except (zipfile.BadZipFile, KeyError) as e:
-            raise ChecksumError(f"Lo descargado de {ds.url} no es el zip esperado con {ds.member} ({e}); "
-                                f"no he guardado nada. {_where_to_put(ds, cache)}") from e
+    if (data := _from_mirror(ds, progress)) is not None:
+        with atomic_write(cached) as f: f.write(data)
+        return cached
+    fallback = fallback and ds.fallback     # ¿vale la versión actual si no hay exacta?
+    if fallback and (path := _cached_upstream(ds, cache)): return _use_upstream(ds, path)
+    data = _from_origin(ds, cache, progress)
     digest = hashlib.sha256(data).hexdigest()
+    if digest != ds.sha256 and fallback:    # nunca con el nombre de la versión del curso
+        path = cache/_upstream_name(ds, digest)
+        with atomic_write(path) as f: f.write(data)
+        return _use_upstream(ds, path)
     if check and digest != ds.sha256:
         raise ChecksumError(
             f"Lo descargado de {ds.url} no es la versión de {ds.name!r} que usa el curso (SHA-256 {digest}, "
@@ -180,7 +285,15 @@ def fetch(name: str | Dataset, data_dir=None, check: bool = True, progress: bool
     with atomic_write(cached) as f: f.write(data)
     return cached
 
-# %% ../nbs/01_data.ipynb #c024
+# %% ../nbs/01_data.ipynb #c029
+def is_exact(name: str | Dataset) -> bool:
+    "¿Es la versión del curso la copia de `name` que da `fetch`? (La actual no lo es.)"
+    ds = get_dataset(name)
+    with warnings.catch_warnings():  # quien carga los datos ya recibió el aviso
+        warnings.simplefilter("ignore", UpstreamVersionWarning)
+        return sha256sum(fetch(ds, progress=False)) == ds.sha256
+
+# %% ../nbs/01_data.ipynb #c034
 _GUTENBERG_START = re.compile(r"^\*\*\* ?START OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.M)
 _GUTENBERG_END = re.compile(r"^\*\*\* ?END OF (THE|THIS) PROJECT GUTENBERG EBOOK.*$", re.M)
 
@@ -196,7 +309,7 @@ def clean_gutenberg(text: str, start: str | None = None, end: str | None = None)
     if end and (m := re.search(rf"^{end}", text, re.M)): text = text[:m.start()]
     return text.strip("\n") + "\n"
 
-# %% ../nbs/01_data.ipynb #c027
+# %% ../nbs/01_data.ipynb #c037
 def load_text(name: str | Dataset, check: bool = True) -> str:
     "El texto limpio del corpus `name` (sin BOM, con `\\n` y, si es de Gutenberg, sin cabecera ni licencia)."
     ds = get_dataset(name)
@@ -207,7 +320,7 @@ def load_text(name: str | Dataset, check: bool = True) -> str:
     if ds.kind == "gutenberg": return clean_gutenberg(text, ds.start, ds.end)
     return text.lstrip("\ufeff").replace("\r\n", "\n")
 
-# %% ../nbs/01_data.ipynb #c031
+# %% ../nbs/01_data.ipynb #c041
 class Pair(NamedTuple):
     "Un par de traducción: la frase en español y su traducción al inglés."
     es: str
@@ -233,7 +346,7 @@ def load_table(name: str | Dataset, check: bool = True) -> list[dict[str, str]]:
     with open(fetch(ds, check=check), encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
-# %% ../nbs/01_data.ipynb #c042
+# %% ../nbs/01_data.ipynb #c052
 class Split(NamedTuple):
     "Las tres particiones del curso."
     train: object
@@ -257,7 +370,7 @@ def split(items: Sequence, fractions=(0.8, 0.1, 0.1), key: Callable = str, seed:
         parts[0 if u < cut1 else 1 if u < cut2 else 2].append(item)
     return Split(*parts)
 
-# %% ../nbs/01_data.ipynb #c045
+# %% ../nbs/01_data.ipynb #c055
 def split_text(text: str, fractions=(0.8, 0.1, 0.1), block_chars: int = 2000, seed: int = 0) -> Split:
     "Reparte un texto en bloques de párrafos de unos `block_chars` caracteres y estos en tres particiones."
     if block_chars < 1: raise ValueError(f"block_chars debe ser positivo; recibí {block_chars}.")
@@ -270,7 +383,7 @@ def split_text(text: str, fractions=(0.8, 0.1, 0.1), block_chars: int = 2000, se
     parts = split(list(enumerate(blocks)), fractions, key=lambda block: str(block[0]), seed=seed)
     return Split(*("\n\n".join(b for _, b in part) for part in parts))
 
-# %% ../nbs/01_data.ipynb #c047
+# %% ../nbs/01_data.ipynb #c057
 def load_splits(name: str | Dataset, check: bool = True) -> Split:
     "Las particiones oficiales del curso (80/10/10) del corpus `name`."
     ds = get_dataset(name)
