@@ -59,6 +59,8 @@ def test_generation_is_seeded_and_stops_at_the_end_of_sentence():
     assert lm.generate(30, seed=1) == lm.generate(30, seed=1)
     assert all(t in lm.vocab - {UNK, EOS} for t in lm.generate(30, seed=2))
     assert len(lm.generate(5, seed=3, temperature=0.5)) <= 5
+    greedy = lm.generate(8, temperature=0)        # temperatura 0: siempre el más probable, sin azar
+    assert greedy == lm.generate(8, seed=99, temperature=0) == lm.generate(8, seed=5, top_k=1)
 
 
 @pytest.mark.parametrize("call, error, words_in_message", [
@@ -71,13 +73,15 @@ def test_generation_is_seeded_and_stops_at_the_end_of_sentence():
     (lambda: NgramLM(2).fit("un texto"), TypeError, "lista de frases"),
     (lambda: NgramLM(2).fit(["el perro come"]), TypeError, "tokenizada"),
     (lambda: NgramLM(2).fit([["el", 3]]), TypeError, "str"),
-    (lambda: NgramLM(2).fit([["el", "</s>"]]), ValueError, "reserva"),
+    (lambda: NgramLM(2).fit([["el", "<eos>"]]), ValueError, "reserva"),
     (lambda: NgramLM(2).prob("el"), ValueError, "fit"),
     (lambda: NgramLM(2).fit([["a"]]).prob("a", "texto"), TypeError, "tupla o lista"),
     (lambda: NgramLM(2).fit([["a"]]).prob(3), TypeError, "str"),
     (lambda: NgramLM(2, "laplace").fit([["a"]]).to_arpa("x.arpa"), ValueError, "kneser-ney"),
     (lambda: NgramLM(2).fit([["a", " "]]).to_arpa("x.arpa"), ValueError, "espacios"),
-    (lambda: NgramLM(2).fit([["a"]]).generate(temperature=0), ValueError, "positiva"),
+    (lambda: NgramLM(2).fit([["a"]]).generate(temperature=-1), ValueError, "temperatura"),
+    (lambda: NgramLM(2).fit([["a"]]).text_bits("a", level="frase"), ValueError, "'char' o 'word'"),
+    (lambda: NgramLM(2).fit([["a"]]).text_bits(""), ValueError, "vacío"),
 ])
 def test_bad_input_gets_a_clear_spanish_error(call, error, words_in_message):
     with pytest.raises(error, match=words_in_message):
@@ -111,11 +115,36 @@ def test_edit_operations_are_minimal_and_rebuild_the_misspelling(x, y):
 def test_spelling_corrector_prefers_the_learned_error():
     channel = EditChannel().fit([("arbol", "árbol"), ("platano", "plátano"), ("lapiz", "lápiz"),
                                  ("sabado", "sábado"), ("ultimo", "último"), ("camion", "camión")])
-    corrector = SpellingCorrector({"pagina": 2e-5, "página": 1e-5, "paginas": 3e-5}, channel)
-    assert corrector.correct("pagina") == "página"          # la tilde olvidada es el error típico
+    lexicon = {"pagina": 2e-5, "página": 1e-5, "paginas": 3e-5}
+    corrector = SpellingCorrector(lexicon, channel)
+    assert corrector.correct("pagina") == "pagina"          # está en el léxico y p(x | x) = 0,99: se queda
+    corrector.keep = 0.01                                   # si casi nunca se escribe bien…
+    assert corrector.correct("pagina") == "página"          # …gana el error típico, la tilde olvidada
     assert corrector.correct("zzzz") == "zzzz"              # sin candidatos, la palabra tal cual
     with pytest.raises(TypeError, match="palabra"):
         corrector.correct("")
+
+
+def test_correct_text_fixes_a_real_word_error_in_context_and_keeps_the_rest():
+    channel = EditChannel().fit([("se", "si"), ("kasa", "casa"), ("aun", "aún"), ("cosa", "casa")])
+    corrector = SpellingCorrector({"si": 3e-3, "se": 5e-3, "acaso": 1e-4, "llueve": 1e-5, "fue": 2e-3, "casa": 1e-3}, channel)
+    lm = NgramLM(3).fit([["Si", "acaso", "llueve", "."], ["Se", "fue", "a", "casa", "."]] * 4)
+    assert corrector.correct("se") == "se"                  # palabra a palabra, «se» es correcta
+    text = "Se acaso llueve, ¿se fue a  kasa?"
+    assert corrector.correct_text(text, lm) == "Si acaso llueve, ¿se fue a  casa?"
+    with pytest.raises(TypeError, match="NgramLM"): corrector.correct_text(text, "trigrama")
+    with pytest.raises(ValueError, match="entre 0 y 1"): SpellingCorrector({"a": 1.0}, channel, keep=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text("sekaio ,.¿?—\n", max_size=30))
+def test_correct_text_only_changes_letters(text):
+    channel = EditChannel().fit([("se", "si"), ("kasa", "casa")])
+    corrector = SpellingCorrector({"si": 3e-3, "se": 5e-3, "casa": 1e-3, "a": 1e-2}, channel)
+    lm = NgramLM(3).fit([["si", "a", "casa"], ["se", "a", "casa", "."]])
+    out = corrector.correct_text(text, lm)
+    assert [c for c in out if not c.isalpha()] == [c for c in text if not c.isalpha()]
+    assert len(out.split()) == len(text.split())           # ni une ni parte palabras
 
 
 def test_accent_restorer_round_trip():

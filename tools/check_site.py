@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/"tools"))
-from notebooks import toc_notebooks  # noqa: E402
+from notebooks import toc_pages  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -55,7 +55,7 @@ def check_page(page, base: str, rel: str, failures: list) -> None:
 
 
 def main(site: Path) -> int:
-    pages = [str(p.relative_to(ROOT).with_suffix(".html")) for p in toc_notebooks()]
+    pages = [str(p.relative_to(ROOT).with_suffix(".html")) for p in toc_pages()]
     failures = []
     server = serve(site)
     base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -7,6 +7,8 @@ Uso:
 La web muestra los resultados guardados en los cuadernos y nbval comprueba que son los que produce el
 código; por eso los cuadernos se guardan *ejecutados*, con su `execution_count`, y en una forma
 normalizada (sin metadatos de la sesión) para que los diffs de git muestren solo cambios reales.
+El índice también enlaza páginas de texto en MyST Markdown (`.md`: notación, glosario, bibliografía),
+que no tienen código: de ellas solo se comprueba que existen.
 """
 import json
 import os
@@ -19,8 +21,20 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 
 
-def toc_notebooks() -> list[Path]:
-    "Los cuadernos que enlaza `_toc.yml`, en orden."
+PAGE_SUFFIXES = (".ipynb", ".md")  # lo que puede ser una página del índice: un cuaderno o texto en MyST
+
+
+def _page_path(entry: str) -> Path:
+    "El archivo de una entrada de `_toc.yml` (que puede llevar extensión o no); si no existe, el `.ipynb`."
+    path = ROOT/entry
+    if path.suffix in PAGE_SUFFIXES: return path
+    for suffix in PAGE_SUFFIXES:
+        if path.with_name(path.name + suffix).exists(): return path.with_name(path.name + suffix)
+    return path.with_name(path.name + ".ipynb")
+
+
+def toc_pages() -> list[Path]:
+    "Las páginas que enlaza `_toc.yml`, en orden: cuadernos (`.ipynb`) y páginas de texto (`.md`)."
     import yaml
     toc = yaml.safe_load((ROOT/"_toc.yml").read_text(encoding="utf-8"))
     files = [toc["root"]]
@@ -30,7 +44,12 @@ def toc_notebooks() -> list[Path]:
             walk(entry.get("sections"))
     for part in toc.get("parts", []): walk(part.get("chapters"))
     walk(toc.get("chapters"))
-    return [ROOT/f"{f}.ipynb" for f in files]
+    return [_page_path(f) for f in files]
+
+
+def toc_notebooks() -> list[Path]:
+    "Los cuadernos que enlaza `_toc.yml`, en orden (sin las páginas de texto)."
+    return [p for p in toc_pages() if p.suffix == ".ipynb"]
 
 
 def normalize(nb: dict) -> dict:
@@ -86,12 +105,17 @@ def problems(path: Path) -> list[str]:
 
 
 def check() -> int:
-    listed = toc_notebooks()
-    extra = sorted(set((ROOT/"nbs").glob("*.ipynb")) - set(listed))
+    pages = toc_pages()
+    listed = [p for p in pages if p.suffix == ".ipynb"]
+    texts = [p for p in pages if p.suffix != ".ipynb"]
+    extra = sorted((set((ROOT/"nbs").glob("*.ipynb")) | set((ROOT/"nbs").glob("*.md"))) - set(pages))
     found = [f"{p.relative_to(ROOT)}: no está en _toc.yml (la web no lo mostraría)." for p in extra]
     for path in listed: found += problems(path)
+    found += [f"{p.relative_to(ROOT)}: está en _toc.yml pero no existe." for p in texts if not p.exists()]
     for line in found: print("✗", line)
-    if not found: print(f"✓ {len(listed)} cuadernos del índice ejecutados en orden, sin errores y normalizados.")
+    if not found:
+        print(f"✓ {len(listed)} cuadernos del índice ejecutados en orden, sin errores y normalizados; "
+              f"{len(texts)} páginas de texto presentes.")
     return 1 if found else 0
 
 

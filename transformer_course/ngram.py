@@ -4,25 +4,28 @@
 from __future__ import annotations
 
 import math
-import random
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
+import regex
+import torch
 from fastcore.basics import patch
 
-from .core import atomic_write
+from .core import BOS, EOS, UNK, atomic_write  # <bos>, <eos>, <unk>: los especiales del curso
+from .training import sample_next
 
 # %% auto #0
-__all__ = ['BOS', 'EOS', 'UNK', 'SMOOTHINGS', 'SPANISH_LETTERS', 'tokenize', 'split_sentences', 'word_sentences', 'NgramLM',
-           'sentence_ngrams', 'bits_per_char', 'strip_accents', 'AccentRestorer', 'edit_operations', 'EditChannel',
-           'SpellingCorrector']
+__all__ = ['SMOOTHINGS', 'SPANISH_LETTERS', 'tokenize', 'split_sentences', 'word_sentences', 'NgramLM', 'sentence_ngrams',
+           'strip_accents', 'AccentRestorer', 'edit_operations', 'EditChannel', 'SpellingCorrector']
 
 # %% ../nbs/02_ngram.ipynb #c006
+_WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
+
 def tokenize(text: str) -> list[str]:
-    "Palabras (letras y dígitos, con tildes) y signos de puntuación sueltos."
-    return re.findall(r"\w+|[^\w\s]", text)
+    "Palabras (con tildes y apóstrofos), números (1.605, 3,5) y signos de puntuación sueltos."
+    return _WORD_PATTERN.findall(text)
 
 def split_sentences(text: str) -> list[str]:
     "Las frases de `text`, cortadas tras `.`, `?` o `!` (con los saltos de línea convertidos en espacios)."
@@ -33,7 +36,6 @@ def word_sentences(text: str) -> list[list[str]]:
     return [tokenize(s) for s in split_sentences(text)]
 
 # %% ../nbs/02_ngram.ipynb #c014
-BOS, EOS, UNK = "<s>", "</s>", "<unk>"  # principio y final de frase, token desconocido
 SMOOTHINGS = ("mle", "laplace", "lidstone", "kneser-ney")
 
 def _check_tokens(tokens, i: int = 0) -> list[str]:
@@ -93,7 +95,7 @@ class NgramLM:
             padded = [BOS, *tokens, EOS]
             for m in range(1, self.n + 1):       # los m-gramas: m copias desplazadas, cosidas con zip
                 self.counts[m].update(zip(*(padded[j:] for j in range(m))))
-        del self.counts[1][(BOS,)]                # <s> nunca se predice
+        del self.counts[1][(BOS,)]                # <bos> nunca se predice
         self.vocab = frozenset(w for (w,) in self.counts[1]) | {EOS, UNK}
         self._prepare()
         return self
@@ -148,7 +150,7 @@ def _check_fitted(self: NgramLM):
 
 @patch
 def _context(self: NgramLM, context) -> tuple:
-    "Los n − 1 últimos tokens de `context`, sin nada antes de un <s> y con los desconocidos como <unk>."
+    "Los n − 1 últimos tokens de `context`, sin nada antes de un <bos> y con los desconocidos como <unk>."
     if isinstance(context, str):
         raise TypeError("El contexto debe ser una secuencia de tokens (tupla o lista), no un texto: usa "
                         "tuple(texto) para caracteres o tokenize(texto) para palabras.")
@@ -182,7 +184,7 @@ def prob(self: NgramLM, token: str, context: Sequence[str] = ()) -> float:
     "Probabilidad de `token` tras `context` (los tokens anteriores; cuentan los n − 1 últimos)."
     self._check_fitted()
     if not isinstance(token, str): raise TypeError(f"El token debe ser un texto (str), no {type(token).__name__}: {token!r}.")
-    if token == BOS: return 0.0                 # <s> marca el principio; nunca se predice
+    if token == BOS: return 0.0                 # <bos> marca el principio; nunca se predice
     return self._prob(token if token in self.vocab else UNK, self._context(context))
 
 @patch
@@ -194,7 +196,7 @@ def logprob(self: NgramLM, token: str, context: Sequence[str] = ()) -> float:
 # %% ../nbs/02_ngram.ipynb #c024
 @patch
 def sentence_logprob(self: NgramLM, sentence: Sequence[str]) -> float:
-    "log₂ p(frase): la suma de los log₂ de cada token y del final de frase </s>."
+    "log₂ p(frase): la suma de los log₂ de cada token y del final de frase <eos>."
     self._check_fitted()
     tokens = [t if t in self.vocab else UNK for t in _check_tokens(sentence)] + [EOS]
     history, total, n1 = [BOS, *tokens], 0.0, self.n - 1
@@ -206,7 +208,7 @@ def sentence_logprob(self: NgramLM, sentence: Sequence[str]) -> float:
 
 @patch
 def cross_entropy(self: NgramLM, sentences: Iterable[Sequence[str]]) -> float:
-    "Bits por predicción (cada token y cada </s>) de `sentences`."
+    "Bits por predicción (cada token y cada <eos>) de `sentences`."
     sentences = _check_sentences(sentences)
     return -sum(self.sentence_logprob(s) for s in sentences) / sum(len(s) + 1 for s in sentences)
 
@@ -217,11 +219,13 @@ def perplexity(self: NgramLM, sentences: Iterable[Sequence[str]]) -> float:
 
 # %% ../nbs/02_ngram.ipynb #c032
 def sentence_ngrams(sentence: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    "Los n-gramas de órdenes 1 … n que cuenta `NgramLM.fit` en una frase (un <s> delante, </s> detrás)."
+    "Los n-gramas de órdenes 1 … n que cuenta `NgramLM.fit` en una frase (un <bos> delante, <eos> detrás)."
     padded = [BOS, *_check_tokens(sentence), EOS]
     return [tuple(padded[i - m + 1:i + 1]) for i in range(1, len(padded)) for m in range(1, n + 1) if i - m + 1 >= 0]
 
 # %% ../nbs/02_ngram.ipynb #c037
+_ARPA_NAMES = {BOS: "<s>", EOS: "</s>"}  # los nombres que exige el formato ARPA
+
 @patch
 def to_arpa(self: NgramLM, path) -> None:
     "Escribe el modelo (Kneser–Ney) en el formato ARPA de back-off, el que leen KenLM y SRILM."
@@ -239,31 +243,32 @@ def to_arpa(self: NgramLM, path) -> None:
             f.write(f"\n\\{m}-grams:\n")
             for g in entries[m]:
                 logp = -99.0 if g == (BOS,) else math.log10(self._prob(g[-1], g[:-1]))
-                line = f"{logp:.7f}\t{' '.join(g)}"
+                line = f"{logp:.7f}\t{' '.join(_ARPA_NAMES.get(t, t) for t in g)}"
                 if m < self.n and (stats := self._stats[m + 1].get(g)): line += f"\t{math.log10(stats[1]):.7f}"
                 f.write(line + "\n")
         f.write("\n\\end\\\n")
 
 # %% ../nbs/02_ngram.ipynb #c041
-def bits_per_char(model: NgramLM, text: str, level: str = "char") -> float:
-    "Bits por carácter de `text` según `model`, de caracteres (`level='char'`) o de palabras (`'word'`)."
+@patch
+def text_bits(self: NgramLM, text: str, level: str = "char") -> float:
+    "Bits totales de `text`: de caracteres (`level='char'`, el texto como una frase) o de palabras (`'word'`)."
     if level not in ("char", "word"): raise ValueError(f"level debe ser 'char' o 'word', no {level!r}.")
-    if not text: raise ValueError("El texto está vacío: no hay caracteres que medir.")
+    if not isinstance(text, str) or not text: raise ValueError("El texto está vacío: no hay caracteres que medir.")
     sentences = [list(text)] if level == "char" else word_sentences(text)
-    return -sum(model.sentence_logprob(s) for s in sentences) / len(text)
+    return -sum(self.sentence_logprob(s) for s in sentences)
 
 # %% ../nbs/02_ngram.ipynb #c047
 @patch
 def generate(self: NgramLM, max_tokens: int = 50, context: Sequence[str] = (), seed: int = 0,
-             temperature: float = 1.0) -> list[str]:
-    "Muestrea tokens con semilla hasta </s> o `max_tokens` (nunca <unk>); `context` es el principio."
+             temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> list[str]:
+    "Tokens elegidos por `sample_next` con semilla hasta <eos> o `max_tokens` (nunca <unk>); `context` es el principio."
     self._check_fitted()
-    if not temperature > 0: raise ValueError(f"La temperatura debe ser positiva; recibí {temperature}.")
-    rng, candidates = random.Random(seed), sorted(self.vocab - {UNK})
+    generator, candidates = torch.Generator().manual_seed(seed), sorted(self.vocab - {UNK})
     history, out = [BOS, *_check_tokens(context)], []
     while len(out) < max_tokens:
         h = self._context(history)
-        token = rng.choices(candidates, [self._prob(w, h) ** (1 / temperature) for w in candidates])[0]
+        logits = torch.tensor([math.log(p) if p > 0 else -math.inf for p in (self._prob(w, h) for w in candidates)])
+        token = candidates[int(sample_next(logits, temperature, top_k, top_p, generator))]
         if token == EOS: break
         out.append(token)
         history.append(token)
@@ -273,6 +278,14 @@ def generate(self: NgramLM, max_tokens: int = 50, context: Sequence[str] = (), s
 def strip_accents(text: str) -> str:
     "El texto sin tildes ni diéresis (á → a, ü → u); la ñ se conserva."
     return unicodedata.normalize("NFC", re.sub("[\u0301\u0308]", "", unicodedata.normalize("NFD", text)))
+
+def _by_sentence(tokens: list[str], fn) -> list[str]:
+    "Aplica `fn` a cada frase de `tokens` (se corta tras `.`, `?` o `!`) y junta lo que devuelve."
+    out, start = [], 0
+    for end in [i + 1 for i, t in enumerate(tokens) if t in ".?!"] + [len(tokens)]:
+        if end > start: out += fn(tokens[start:end])
+        start = end
+    return out
 
 def _match_case(original: str, word: str) -> str:
     "`word` con las mayúsculas de `original` (todo mayúsculas, inicial mayúscula o minúsculas)."
@@ -319,14 +332,11 @@ class AccentRestorer:
         "`text` con las tildes restauradas, frase a frase; espacios, signos y mayúsculas quedan como estaban."
         pieces = re.split(r"(\w+|[^\w\s])", text)  # separadores en las posiciones pares, tokens en las impares
         tokens = pieces[1::2]
-        restored, start = [], 0
-        for end in [i + 1 for i, t in enumerate(tokens) if t in ".?!"] + [len(tokens)]:
-            if end > start: restored += self.restore_tokens(tokens[start:end])
-            start = end
+        restored = _by_sentence(tokens, self.restore_tokens)
         pieces[1::2] = [_match_case(o, r) if r != o.lower() else o for o, r in zip(tokens, restored)]
         return "".join(pieces)
 
-# %% ../nbs/02_ngram.ipynb #c061
+# %% ../nbs/02_ngram.ipynb #c062
 def edit_operations(x: str, y: str) -> list[tuple[str, str]]:
     "Operaciones de edición mínimas (Damerau–Levenshtein) que convierten la palabra correcta `y` en la escrita `x`."
     d = [[i + j if i * j == 0 else 0 for j in range(len(x) + 1)] for i in range(len(y) + 1)]
@@ -348,7 +358,7 @@ def edit_operations(x: str, y: str) -> list[tuple[str, str]]:
             ops.append(("ins", x[j - 1])); j -= 1
     return ops[::-1]
 
-# %% ../nbs/02_ngram.ipynb #c063
+# %% ../nbs/02_ngram.ipynb #c064
 SPANISH_LETTERS = "abcdefghijklmnopqrstuvwxyzáéíóúüñ"  # las 33 letras de las ediciones
 
 class EditChannel:
@@ -370,8 +380,8 @@ class EditChannel:
         "Probabilidad de una operación: sus apariciones entre las ocasiones de cometerla (suavizada)."
         kind, chars = op
         n_letters = len(SPANISH_LETTERS)
-        chances, outcomes = {"sub": (self.chars[chars[:1]], n_letters + 2),   # una letra: quedarse, borrarse o cambiar
-                             "del": (self.chars[chars], n_letters + 2),
+        chances, outcomes = {"sub": (self.chars[chars[:1]], n_letters + 1),   # quedarse, borrarse o una de las otras 32
+                             "del": (self.chars[chars], n_letters + 1),
                              "ins": (self.n_chars, n_letters + 1),            # un hueco: nada o una letra
                              "trans": (self.bigrams[chars], 2)}[kind]         # dos letras: en orden o al revés
         return (self.edits[op] + self.alpha) / (chances + self.alpha * outcomes)
@@ -380,7 +390,7 @@ class EditChannel:
         "p(x | y): el producto de las probabilidades de las operaciones mínimas de y a x."
         return math.prod(self.edit_prob(op) for op in edit_operations(x, y))
 
-# %% ../nbs/02_ngram.ipynb #c065
+# %% ../nbs/02_ngram.ipynb #c066
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
@@ -392,27 +402,69 @@ def _edits1(word: str) -> set[str]:
             | {a + c + b for a, b in splits for c in SPANISH_LETTERS})
 
 class SpellingCorrector:
-    "Corrector de canal ruidoso: la palabra y a distancia ≤ 2 de x que maximiza p(x | y) · p(y)."
-    def __init__(self, prior: dict[str, float], channel: EditChannel):  # prior: palabra -> frecuencia
+    "Corrector de canal ruidoso: la palabra y a distancia ≤ 2 de x (x incluida) que maximiza p(x | y) · p(y)."
+    def __init__(self, prior: dict[str, float], channel: EditChannel, keep: float = 0.99):
+        "prior: palabra → frecuencia; keep: p(x | x), la probabilidad de que una palabra esté bien escrita."
         if not prior: raise ValueError("El léxico (prior) está vacío: hace falta una lista de palabras con su frecuencia.")
-        self.prior, self.channel, self._index = prior, channel, defaultdict(list)
+        if not 0 < keep < 1: raise ValueError(f"keep es la probabilidad p(x | x) y debe estar entre 0 y 1 (sin incluirlos), no {keep!r}.")
+        self.prior, self.channel, self.keep, self._index, self._near = prior, channel, keep, defaultdict(list), {}
         for word in prior:
             for key in {word} | _deletes(word): self._index[key].append(word)
 
-    def candidates(self, word: str) -> dict[str, float]:
-        "Palabras del léxico a distancia 1 o 2 de `word` (distinta de ella), con su p(x | y) · p(y)."
+    def _neighbours(self, x: str, max_distance: int) -> list[tuple[str, list]]:
+        "Las palabras del léxico a distancia 1 … `max_distance` de x, con sus operaciones (guardadas: no dependen del canal)."
+        if (x, max_distance) not in self._near:
+            if max_distance == 1: found = {y for y in _edits1(x) if y in self.prior}
+            else:
+                keys = {x} | _deletes(x)
+                for z in _edits1(x): keys |= {z} | _deletes(z)
+                found = {y for key in keys for y in self._index.get(key, ())}
+            pairs = ((y, edit_operations(x, y)) for y in sorted(found - {x}))
+            self._near[x, max_distance] = [(y, ops) for y, ops in pairs if len(ops) <= max_distance]
+        return self._near[x, max_distance]
+
+    def candidates(self, word: str, max_distance: int = 2) -> dict[str, float]:
+        "Palabras del léxico a distancia 1 … `max_distance` (1 o 2) de `word`, distintas de ella, con su p(x | y) · p(y)."
         if not isinstance(word, str) or not word:
             raise TypeError(f"correct espera una palabra (un str no vacío), no {word!r}.")
-        x = word.lower()
-        keys = {x} | _deletes(x)
-        for z in _edits1(x): keys |= {z} | _deletes(z)
-        scores = {}
-        for y in {y for key in keys for y in self._index.get(key, ())} - {x}:
-            if len(ops := edit_operations(x, y)) <= 2:  # el índice también devuelve algunas a distancia 3
-                scores[y] = math.prod(map(self.channel.edit_prob, ops)) * self.prior[y]
-        return scores
+        if max_distance not in (1, 2): raise ValueError(f"max_distance debe ser 1 o 2, no {max_distance!r}.")
+        return {y: math.prod(map(self.channel.edit_prob, ops)) * self.prior[y]
+                for y, ops in self._neighbours(word.lower(), max_distance)}
 
     def correct(self, word: str) -> str:
-        "La corrección más probable de `word` (en minúsculas), o la propia palabra si no hay candidatos."
-        scores = self.candidates(word)
-        return max(scores, key=lambda y: (scores[y], y)) if scores else word.lower()
+        "La corrección más probable de `word` (en minúsculas): la propia palabra si está en el léxico y nada la supera."
+        scores, x = self.candidates(word), word.lower()
+        if x in self.prior: scores[x] = self.keep * self.prior[x]
+        return max(scores, key=lambda y: (scores[y], y)) if scores else x
+
+# %% ../nbs/02_ngram.ipynb #c079
+_TOKEN_SPLIT = regex.compile(f"({_WORD_PATTERN.pattern})")  # como tokenize, pero conservando lo que hay entre tokens
+
+@patch
+def _correct_tokens(self: SpellingCorrector, tokens: list[str], lm: NgramLM, n_candidates: int) -> list[str]:
+    "Corrige las palabras de una frase tokenizada, de izquierda a derecha, con el canal y el modelo de lenguaje."
+    out = list(tokens)
+    for i, w in enumerate(tokens):
+        if not w.isalpha(): continue
+        x = w.lower()
+        known = x in self.prior or w in lm.vocab
+        scores = sorted(self.candidates(x, 1 if known else 2).items(), key=lambda ys: (-ys[1], ys[0]))[:n_candidates]
+        options = {y: math.log2(s / self.prior[y]) for y, s in scores}   # log₂ p(x | y)
+        if known or not options: options[x] = math.log2(self.keep)
+        def fit(y):  # log₂ p de y y de las n − 1 palabras siguientes, tras las ya corregidas
+            seq = [BOS, *out[:i], w if y == x else _match_case(w, y), *tokens[i + 1:], EOS]
+            return sum(lm.logprob(seq[j], seq[max(0, j - lm.n + 1):j]) for j in range(i + 1, min(i + 1 + lm.n, len(seq))))
+        best = max(options, key=lambda y: (options[y] + fit(y), y))
+        out[i] = w if best == x else _match_case(w, best)
+    return out
+
+@patch
+def correct_text(self: SpellingCorrector, text: str, lm: NgramLM, n_candidates: int = 8) -> str:
+    "`text` con cada palabra corregida en su contexto según `lm`; espacios, signos y mayúsculas quedan como estaban."
+    if not isinstance(text, str): raise TypeError(f"correct_text espera un texto (str), no {type(text).__name__}.")
+    if not isinstance(lm, NgramLM): raise TypeError(f"lm debe ser un NgramLM de palabras entrenado, no {type(lm).__name__}.")
+    lm._check_fitted()
+    if n_candidates < 1: raise ValueError(f"n_candidates debe ser al menos 1, no {n_candidates}.")
+    pieces = _TOKEN_SPLIT.split(text)  # separadores en las posiciones pares, tokens en las impares
+    pieces[1::2] = _by_sentence(pieces[1::2], lambda sentence: self._correct_tokens(sentence, lm, n_candidates))
+    return "".join(pieces)

@@ -17,6 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .core import SPECIAL_TOKENS, atomic_write
+from .ngram import tokenize
 
 # %% auto #0
 __all__ = ['GPT2_PATTERN', 'Tokenizer', 'CharTokenizer', 'WordTokenizer', 'train_bpe_merges', 'BPETokenizer', 'SkipGram',
@@ -94,15 +95,11 @@ class CharTokenizer(Tokenizer):
         return "".join(self.tokens[i] for i in self._check_ids(ids))
 
 # %% ../nbs/03_tokenization.ipynb #c011
-_WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
 _NO_SPACE_BEFORE, _NO_SPACE_AFTER = set(".,;:!?)]}»…%"), set("¿¡([{«")
 
 class WordTokenizer(Tokenizer):
     "Palabras, números y signos sueltos (¿ ¡ « » — incluidos); lo que no se vio al menos `min_count` veces es `<unk>`."
-    @staticmethod
-    def split(text: str) -> list[str]:
-        "Las palabras y signos de `text`, sin convertir en ids."
-        return _WORD_PATTERN.findall(text)
+    split = staticmethod(tokenize)  # las palabras y signos de un texto: el tokenizador del capítulo 2
 
     @classmethod
     def train(cls, texts: str | Iterable[str], min_count: int = 1) -> "WordTokenizer":
