@@ -21,8 +21,8 @@ from .core import atomic_write, get_device, set_seed
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'CHECKPOINT_FORMAT', 'random_windows', 'lm_loss', 'warmup_cosine', 'inverse_sqrt', 'make_schedule',
-           'param_groups', 'History', 'save_checkpoint', 'load_checkpoint', 'train', 'stream_bits', 'bits_per_char',
-           'sample_next']
+           'param_groups', 'History', 'save_checkpoint', 'load_checkpoint', 'checkpoint_info', 'train', 'stream_bits',
+           'bits_per_char', 'sample_next']
 
 # %% ../nbs/00_training.ipynb #c006
 def random_windows(ids: torch.Tensor, batch_size: int, context_len: int, generator: torch.Generator):
@@ -185,6 +185,12 @@ def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None) -> d
     if optimizer is not None: optimizer.load_state_dict(_unpack(json.loads(meta["optimizer"]), tensors))
     if scheduler is not None: scheduler.load_state_dict(_unpack(json.loads(meta["scheduler"]), tensors))
     return _unpack(json.loads(meta.get("metadata", '{"items": []}')), tensors)
+
+def checkpoint_info(path) -> dict:
+    "Lo que dice un checkpoint sin cargarlo en un modelo: `architecture`, `config` y `metadata`."
+    tensors, meta = _read(Path(path))
+    return {"architecture": meta.get("architecture"), "config": json.loads(meta.get("config", "{}")),
+            "metadata": _unpack(json.loads(meta.get("metadata", '{"items": []}')), tensors)}
 
 # %% ../nbs/00_training.ipynb #c025
 def _to_device(batch, device):

@@ -1,0 +1,131 @@
+"""Benchmarks del capítulo 6 (el Transformer), con `torch.nn.Transformer` medido en la misma ejecución.
+
+Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/transformer.py [--minutes 25] [--no-long]
+
+1. Velocidad de entrenamiento (tokens por segundo, pasos hacia delante y hacia atrás con Adam) de nuestro
+   Transformer frente al mismo modelo con `torch.nn.Transformer`, con la configuración del capítulo y los
+   mismos lotes. Objetivo: cociente ≥ 1,0.
+2. Búsqueda en haz de 300 frases de prueba, por lotes frente a frase a frase. Objetivo: ≥ 3× más rápida.
+3. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
+   voraz en 2000 frases de validación a lo largo del entrenamiento y, al final, BLEU y chrF voraces y en haz en
+   toda la prueba. Escribe los datos de la curva en nbs/bench_transformer.json, que el capítulo dibuja.
+Sale con código 1 si un objetivo de velocidad no se cumple.
+"""
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+from transformer_course.core import atomic_write, set_seed
+from transformer_course.data import load_splits
+from transformer_course.tokenization import BPETokenizer
+from transformer_course.training import train
+from transformer_course.transformer import Transformer, TransformerConfig, Translator, make_batches, translation_loss
+
+OUT = Path(__file__).parents[1] / "nbs" / "bench_transformer.json"
+
+
+class TorchTransformer(torch.nn.Module):
+    "El modelo del capítulo con nn.Transformer dentro (la misma clase que define el cuaderno para la comparación)."
+    def __init__(self, ours: Transformer):
+        super().__init__()
+        c = self.config = ours.config
+        self.embed, self.positions = ours.src_embed, ours.positions
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.core = torch.nn.Transformer(c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout,
+                                             batch_first=True, norm_first=c.norm_first)
+
+    def forward(self, src, tgt):
+        from transformer_course.attention import causal_mask
+        scale, pad = self.config.d_model ** 0.5, self.config.pad_id
+        out = self.core(self.positions(self.embed(src) * scale), self.positions(self.embed(tgt) * scale),
+                        tgt_mask=~causal_mask(tgt.shape[1]), tgt_is_causal=True,
+                        src_key_padding_mask=src == pad, memory_key_padding_mask=src == pad)
+        return out @ self.embed.weight.T
+
+
+def data():
+    train_pairs, validation_pairs, test_pairs = load_splits("tatoeba-spa-eng")
+    tok = BPETokenizer.train([p.es for p in train_pairs] + [p.en for p in train_pairs], 8000)
+    encoded = [(tok.encode(p.es), tok.encode(p.en)) for p in train_pairs]
+    return train_pairs, validation_pairs, test_pairs, tok, encoded
+
+
+def training_speed(tok, encoded, steps: int = 150) -> float:
+    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)
+    per_batch = sum(len(s) + len(t) + 1 for s, t in encoded) / len(batches)
+    speeds = {}
+    for name in ("nuestro", "nn.Transformer", "nuestro (repetido)"):
+        set_seed(0)
+        ours = Transformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
+        model = ours if name.startswith("nuestro") else TorchTransformer(ours)
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
+        h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
+                  schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, progress=False)
+        speeds[name] = steps * per_batch / h.seconds
+        print(f"{name}: {speeds[name]:,.0f} tokens/s", flush=True)
+    ours = (speeds["nuestro"] + speeds["nuestro (repetido)"]) / 2
+    ratio = ours / speeds["nn.Transformer"]
+    print(f"cociente nuestro / nn.Transformer: {ratio:.2f} (objetivo ≥ 1,0)")
+    return ratio
+
+
+def beam_speed(translator: Translator, test_pairs) -> float:
+    sample = [p.es for p in test_pairs[::len(test_pairs) // 300][:300]]
+    t0 = time.perf_counter(); translator.translate(sample, beam=4); batched = time.perf_counter() - t0
+    t0 = time.perf_counter(); [translator.translate([s], beam=4) for s in sample]; single = time.perf_counter() - t0
+    print(f"haz de 300 frases: {batched:.1f} s por lotes, {single:.1f} s frase a frase: {single / batched:.1f}× (objetivo ≥ 3)")
+    return single / batched
+
+
+def long_training(minutes: float, train_pairs, validation_pairs, test_pairs) -> tuple[dict, Translator]:
+    "La receta del capítulo con más pasos (inverse_sqrt no depende del total): BLEU de validación por el camino."
+    probe = validation_pairs[::len(validation_pairs) // 2000][:2000]
+    probe_src, probe_refs = [p.es for p in probe], [[p.en for p in probe]]
+    steps = int(minutes * 60 / 0.16)              # ~0,16 s por paso en 2 núcleos: solo fija cuántos pasos caben
+    bleu = lambda t: sacrebleu.corpus_bleu(t.translate(probe_src, beam=1), probe_refs).score
+    translator = Translator.fit(train_pairs, steps=steps, eval_fn=bleu, eval_every=max(1, steps // 10))
+    h = translator.history
+    curve = [{"steps": n, "seconds": round(sec, 1), "validation_bleu_greedy": round(b, 2)}
+             for n, sec, b in zip(h.val_steps, h.val_seconds, h.val_loss)]
+    for point in curve: print(point)
+    refs, final = [[p.en for p in test_pairs]], {}
+    for name, beam in (("greedy", 1), ("beam4", 4)):
+        hyps = translator.translate([p.es for p in test_pairs], beam=beam)
+        final[name] = {"bleu": round(sacrebleu.corpus_bleu(hyps, refs).score, 2),
+                       "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2)}
+        print(f"prueba entera, {name}: BLEU {final[name]['bleu']}, chrF {final[name]['chrf']}", flush=True)
+    return {"steps": steps, "curve": curve, "test": final}, translator
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=25.0)
+    parser.add_argument("--no-long", action="store_true", help="solo las medidas de velocidad")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    train_pairs, validation_pairs, test_pairs, tok, encoded = data()
+    ratio = training_speed(tok, encoded)
+    ok = ratio >= 1.0
+    if args.no_long:
+        translator = Translator.fit(train_pairs, steps=300, progress=False)
+        long = None
+    else:
+        long, translator = long_training(args.minutes, train_pairs, validation_pairs, test_pairs)
+    beam_ratio = beam_speed(translator, test_pairs)
+    ok &= beam_ratio >= 3
+    if long is not None:
+        long.update(training_speed_ratio=round(ratio, 3), batched_beam_speedup=round(beam_ratio, 2))
+        with atomic_write(OUT, "w") as f: json.dump(long, f, indent=1, ensure_ascii=False)
+        print(f"→ {OUT}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

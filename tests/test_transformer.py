@@ -1,0 +1,193 @@
+"Propiedades del Transformer: igualdad con PyTorch, decodificación por lotes = frase a frase, relleno y Translator."
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from transformer_course.attention import causal_mask
+from transformer_course.tokenization import BPETokenizer
+from transformer_course.training import save_checkpoint
+from transformer_course.transformer import (DecoderLayer, EncoderLayer, SinusoidalPositionalEncoding, Transformer,
+                                            TransformerConfig, Translator, beam_search, copy_weights_from_torch_layer,
+                                            greedy_decode, make_batches, translation_loss)
+
+
+@settings(max_examples=30, deadline=None)
+@given(B=st.integers(1, 3), S=st.integers(1, 8), T=st.integers(1, 6), heads=st.sampled_from([1, 2, 4]),
+       norm_first=st.booleans(), seed=st.integers(0, 10_000))
+def test_layers_equal_torch_with_copied_weights(B, S, T, heads, norm_first, seed):
+    torch.manual_seed(seed)
+    d, f = 8, 16
+    kw = dict(dropout=0.0, batch_first=True, norm_first=norm_first, dtype=torch.float64)
+    t_enc, t_dec = nn.TransformerEncoderLayer(d, heads, f, **kw), nn.TransformerDecoderLayer(d, heads, f, **kw)
+    enc = copy_weights_from_torch_layer(EncoderLayer(d, heads, f, 0.0, norm_first).double(), t_enc)
+    dec = copy_weights_from_torch_layer(DecoderLayer(d, heads, f, 0.0, norm_first).double(), t_dec)
+    lengths = torch.randint(1, S + 1, (B,))
+    real = torch.arange(S) < lengths[:, None]                            # al menos una posición real por frase
+    x, y = torch.randn(B, S, d, dtype=torch.float64), torch.randn(B, T, d, dtype=torch.float64)
+    ours_mem, theirs_mem = enc(x, real[:, None, None, :]), t_enc(x, src_key_padding_mask=~real)
+    torch.testing.assert_close(ours_mem[real], theirs_mem[real])
+    ours = dec(y, ours_mem, causal_mask(T), real[:, None, None, :])
+    theirs = t_dec(y, theirs_mem, tgt_mask=~causal_mask(T), memory_key_padding_mask=~real)
+    torch.testing.assert_close(ours, theirs)
+    ours.square().sum().backward(); theirs.square().sum().backward()
+    torch.testing.assert_close(dec.ff.linear2.weight.grad, t_dec.linear2.weight.grad)
+    torch.testing.assert_close(enc.self_attn.v_proj.weight.grad, t_enc.self_attn.in_proj_weight.grad[2 * d:])
+
+
+def test_copy_weights_rejects_other_layers():
+    with pytest.raises(TypeError, match="TransformerEncoderLayer"):
+        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16), nn.TransformerDecoderLayer(8, 2, 16))
+    with pytest.raises(ValueError, match="norm_first"):
+        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16, norm_first=True), nn.TransformerEncoderLayer(8, 2, 16))
+    with pytest.raises(ValueError, match="ReLU"):
+        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16, norm_first=False),
+                                      nn.TransformerEncoderLayer(8, 2, 16, activation="gelu"))
+
+
+def tiny_model(seed: int, vocab: int = 20, norm_first: bool = True) -> Transformer:
+    torch.manual_seed(seed)
+    model = Transformer(TransformerConfig(vocab, vocab, d_model=16, n_heads=2, d_ff=32, n_layers=2, dropout=0.0,
+                                          context_len=40, norm_first=norm_first)).double().eval()
+    with torch.no_grad():                                                # que <eos> (3) salga a menudo: frases cortas
+        model.tgt_embed.weight[3] *= 3
+    return model
+
+
+def padded_batch(seed: int, B: int, vocab: int = 20):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, 7, (B,), generator=g)
+    src = torch.zeros(B, int(lengths.max()), dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()): src[i, :n] = torch.randint(7, vocab, (n,), generator=g)
+    return src, lengths
+
+
+def strip(row: list[int], eos: int = 3) -> list[int]:
+    return row[:row.index(eos) + 1] if eos in row else [t for t in row if t != 0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 5), beam=st.sampled_from([1, 2, 3]))
+def test_batched_decoding_equals_sentence_by_sentence(seed, B, beam):
+    model = tiny_model(seed)
+    src, lengths = padded_batch(seed, B)
+    for decode in (lambda s, n: greedy_decode(model, s, 2, 3, max_len=n),
+                   lambda s, n: beam_search(model, s, 2, 3, beam=beam, max_len=n)):
+        batched = decode(src, 12).tolist()
+        for i, n in enumerate(lengths.tolist()):
+            alone = decode(src[i:i + 1, :n], 12)[0].tolist()
+            assert strip(batched[i]) == strip(alone)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 4))
+def test_beam_of_one_is_greedy(seed, B):
+    model = tiny_model(seed)
+    src, _ = padded_batch(seed, B)
+    greedy, beam = greedy_decode(model, src, 2, 3, max_len=10), beam_search(model, src, 2, 3, beam=1, max_len=10)
+    assert [strip(r) for r in greedy.tolist()] == [strip(r) for r in beam.tolist()]
+
+
+def test_beam_finds_a_sequence_at_least_as_likely_as_greedy():
+    "Sin penalización de longitud (alpha = 0), el haz nunca acaba con una frase menos probable que la voraz."
+    model = tiny_model(7)
+    src, _ = padded_batch(7, 6)
+
+    def logprob(row):
+        row = strip(row)
+        tgt = torch.tensor([[2, *row]])
+        with torch.no_grad():
+            logp = model(src[i:i + 1], tgt[:, :-1]).log_softmax(-1)
+        return logp[0].gather(-1, tgt[0, 1:, None]).sum().item()
+
+    greedy, beam = greedy_decode(model, src, 2, 3, max_len=8).tolist(), beam_search(model, src, 2, 3, 4, 0.0, 8).tolist()
+    for i in range(len(src)):
+        if 3 in greedy[i] and 3 in beam[i]:
+            assert logprob(beam[i]) >= logprob(greedy[i]) - 1e-9
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), extra=st.integers(1, 5), smoothing=st.sampled_from([0.0, 0.1]))
+def test_loss_ignores_padding(seed, extra, smoothing):
+    model = tiny_model(seed).float()
+    src, _ = padded_batch(seed, 3)
+    tgt = torch.tensor([[2, 9, 10, 3, 0], [2, 11, 3, 0, 0], [2, 12, 13, 14, 3]])
+    loss = translation_loss(model, (src, tgt), smoothing)
+    longer = translation_loss(model, (F.pad(src, (0, extra)), F.pad(tgt, (0, extra))), smoothing)
+    torch.testing.assert_close(loss, longer)
+
+
+@settings(max_examples=20, deadline=None)
+@given(lengths=st.lists(st.tuples(st.integers(1, 12), st.integers(1, 12)), min_size=1, max_size=60),
+       max_tokens=st.integers(14, 80), seed=st.integers(0, 100))
+def test_make_batches_keeps_every_pair_once_within_budget(lengths, max_tokens, seed):
+    pairs = [([7 + i % 5] * s, [8 + i % 3] * t) for i, (s, t) in enumerate(lengths)]
+    batches = make_batches(pairs, max_tokens, pad_id=0, bos_id=2, eos_id=3, seed=seed)
+    seen = sorted((tuple(x for x in s.tolist() if x), tuple(x for x in t.tolist() if x))
+                  for src, tgt in batches for s, t in zip(src, tgt))
+    assert seen == sorted((tuple(s), (2, *t, 3)) for s, t in pairs)
+    for src, tgt in batches:
+        assert len(src) == 1 or max(src.shape[1], tgt.shape[1]) * len(src) <= max_tokens
+        assert (tgt[:, 0] == 2).all()
+
+
+def test_positional_encoding_rejects_long_sequences():
+    with pytest.raises(ValueError, match="context_len"):
+        SinusoidalPositionalEncoding(8, 4)(torch.zeros(1, 5, 8))
+    with pytest.raises(ValueError, match="par"):
+        SinusoidalPositionalEncoding(7)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="positional"):
+        TransformerConfig(10, 10, positional="rotary")
+    with pytest.raises(ValueError, match="share_embeddings"):
+        TransformerConfig(10, 12)
+
+
+PAIRS = [("Hola.", "Hello."), ("Adiós.", "Goodbye."), ("Tengo un gato.", "I have a cat."),
+         ("Tom tiene un perro.", "Tom has a dog."), ("Me gusta leer.", "I like reading.")] * 4
+
+
+@pytest.fixture(scope="module")
+def translator():
+    return Translator.fit(PAIRS, steps=3, vocab_size=300, max_tokens=64, d_model=16, n_heads=2, d_ff=32,
+                          n_layers=1, context_len=32, progress=False)
+
+
+def test_translator_round_trip(translator, tmp_path):
+    path = tmp_path / "t.safetensors"
+    translator.save(path)
+    again = Translator.load(path)
+    texts = ["Hola.", "Tengo un perro."]
+    assert again.translate(texts, beam=2) == translator.translate(texts, beam=2)
+    assert translator.translate([]) == []
+    assert all(isinstance(t, str) for t in translator.translate(texts, beam=1))
+
+
+def test_translator_errors(translator, tmp_path):
+    with pytest.raises(ValueError, match="vacía"):
+        translator.translate(["Hola.", "  "])
+    with pytest.raises(TypeError, match="lista"):
+        translator.translate("Hola.")
+    with pytest.warns(UserWarning, match="primeros 32"):
+        translator.translate(["hola " * 40])
+    with pytest.raises(ValueError, match="pares"):
+        Translator.fit([], steps=1)
+    with pytest.raises(ValueError, match=r"pairs\[1\]"):
+        Translator.fit([("a", "b"), ("solo uno",)], steps=1)
+    other = BPETokenizer.train(["abc"], vocab_size=270)
+    with pytest.raises(ValueError, match="tokenizador"):
+        Translator(other, translator.model)
+    path = tmp_path / "otro.safetensors"
+    save_checkpoint(translator.model, path)                              # pesos sin tokenizador
+    with pytest.raises(ValueError, match="no es un traductor"):
+        Translator.load(path)
+    before = path.read_bytes()
+    path.write_bytes(before[:100])                                       # truncado
+    with pytest.raises(ValueError, match="safetensors"):
+        Translator.load(path)
