@@ -16,6 +16,7 @@ bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no
 	-.venv/bin/python bench/tokenization.py
 	-.venv/bin/python bench/rnn.py
 	-.venv/bin/python bench/attention.py
+	-.venv/bin/python bench/transformer.py
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos (todos, o los de NB="nbs/04_rnn.ipynb …") y exporta el paquete
 	@bash tools/env.sh

@@ -6,16 +6,19 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/transformer.py [--minut
    Transformer frente al mismo modelo con `torch.nn.Transformer`, con la configuración del capítulo y los
    mismos lotes. Objetivo: cociente ≥ 1,0.
 2. Búsqueda en haz de 300 frases de prueba, por lotes frente a frase a frase. Objetivo: ≥ 3× más rápida.
-3. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
+3. Variantes de la receta con varias semillas (`--seeds`), `--steps` pasos cada una: codificación posicional
+   sinusoidal frente a aprendida, y pre-LN frente a post-LN con y sin calentamiento (¿diverge post-LN sin él?):
+   pérdida y BLEU voraz en 1000 frases de validación, por semilla.
+4. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
    voraz en 2000 frases de validación a lo largo del entrenamiento y, al final, BLEU y chrF voraces y en haz en
-   toda la prueba. Escribe los datos de la curva en nbs/bench_transformer.json, que el capítulo dibuja.
+   toda la prueba.
+Escribe los datos (nunca pesos) en nbs/bench_transformer.json, que el capítulo puede dibujar.
 Sale con código 1 si un objetivo de velocidad no se cumple.
 """
 import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import sacrebleu
@@ -25,29 +28,10 @@ from transformer_course.core import atomic_write, set_seed
 from transformer_course.data import load_splits
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import train
-from transformer_course.transformer import Transformer, TransformerConfig, Translator, make_batches, translation_loss
+from transformer_course.transformer import (TorchTransformer, TransformerConfig, Translator, make_batches,
+                                            transformer_from_torch, translation_loss)
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_transformer.json"
-
-
-class TorchTransformer(torch.nn.Module):
-    "El modelo del capítulo con nn.Transformer dentro (la misma clase que define el cuaderno para la comparación)."
-    def __init__(self, ours: Transformer):
-        super().__init__()
-        c = self.config = ours.config
-        self.embed, self.positions = ours.src_embed, ours.positions
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.core = torch.nn.Transformer(c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout,
-                                             batch_first=True, norm_first=c.norm_first)
-
-    def forward(self, src, tgt):
-        from transformer_course.attention import causal_mask
-        scale, pad = self.config.d_model ** 0.5, self.config.pad_id
-        out = self.core(self.positions(self.embed(src) * scale), self.positions(self.embed(tgt) * scale),
-                        tgt_mask=~causal_mask(tgt.shape[1]), tgt_is_causal=True,
-                        src_key_padding_mask=src == pad, memory_key_padding_mask=src == pad)
-        return out @ self.embed.weight.T
 
 
 def data():
@@ -63,8 +47,8 @@ def training_speed(tok, encoded, steps: int = 150) -> float:
     speeds = {}
     for name in ("nuestro", "nn.Transformer", "nuestro (repetido)"):
         set_seed(0)
-        ours = Transformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
-        model = ours if name.startswith("nuestro") else TorchTransformer(ours)
+        theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
+        model = transformer_from_torch(theirs) if name.startswith("nuestro") else theirs   # el mismo punto de partida
         optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
         h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
                   schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, progress=False)
@@ -82,6 +66,32 @@ def beam_speed(translator: Translator, test_pairs) -> float:
     t0 = time.perf_counter(); [translator.translate([s], beam=4) for s in sample]; single = time.perf_counter() - t0
     print(f"haz de 300 frases: {batched:.1f} s por lotes, {single:.1f} s frase a frase: {single / batched:.1f}× (objetivo ≥ 3)")
     return single / batched
+
+
+VARIANTS = {"pre-LN, sinusoidal (la receta)": {}, "pre-LN, posiciones aprendidas": {"positional": "learned"},
+            "post-LN, calentamiento 100": {"norm_first": False}, "post-LN, sin calentamiento": {"norm_first": False, "warmup": 1},
+            "pre-LN, sin calentamiento": {"warmup": 1}}
+
+
+def variants(train_pairs, validation_pairs, steps: int, seeds) -> dict:
+    "Cada variante con cada semilla: pérdida de validación (nats) y BLEU voraz en 1000 frases de validación."
+    probe = validation_pairs[::len(validation_pairs) // 1000][:1000]
+    out = {}
+    for name, change in VARIANTS.items():
+        out[name] = []
+        for seed in seeds:
+            kw = dict(change)
+            warmup = kw.pop("warmup", 100)
+            try:
+                t = Translator.fit(train_pairs, steps=steps, warmup=warmup, seed=seed, validation=probe, progress=False, **kw)
+                hyps = t.translate([p.es for p in probe], beam=1)
+                row = {"seed": seed, "val_loss": round(t.history.val_loss[-1], 4),
+                       "bleu": round(sacrebleu.corpus_bleu(hyps, [[p.en for p in probe]]).score, 2)}
+            except FloatingPointError as e:                            # la pérdida dejó de ser finita
+                row = {"seed": seed, "val_loss": None, "bleu": None, "error": str(e)}
+            out[name].append(row)
+            print(name, row, flush=True)
+    return out
 
 
 def long_training(minutes: float, train_pairs, validation_pairs, test_pairs) -> tuple[dict, Translator]:
@@ -108,6 +118,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=25.0)
     parser.add_argument("--no-long", action="store_true", help="solo las medidas de velocidad")
+    parser.add_argument("--steps", type=int, default=600, help="pasos de cada variante")
+    parser.add_argument("--seeds", type=int, default=3, help="semillas por variante")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     train_pairs, validation_pairs, test_pairs, tok, encoded = data()
@@ -117,7 +129,9 @@ def main() -> int:
         translator = Translator.fit(train_pairs, steps=300, progress=False)
         long = None
     else:
+        found = variants(train_pairs, validation_pairs, args.steps, range(args.seeds))
         long, translator = long_training(args.minutes, train_pairs, validation_pairs, test_pairs)
+        long["variants"] = {"steps": args.steps, "results": found}
     beam_ratio = beam_speed(translator, test_pairs)
     ok &= beam_ratio >= 3
     if long is not None:

@@ -11,9 +11,9 @@ from torch import nn
 from transformer_course.attention import causal_mask
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import save_checkpoint
-from transformer_course.transformer import (DecoderLayer, EncoderLayer, SinusoidalPositionalEncoding, Transformer,
+from transformer_course.transformer import (DecoderLayer, EncoderLayer, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
                                             TransformerConfig, Translator, beam_search, copy_weights_from_torch_layer,
-                                            greedy_decode, make_batches, translation_loss)
+                                            greedy_decode, make_batches, transformer_from_torch, translation_loss)
 
 
 @settings(max_examples=30, deadline=None)
@@ -191,3 +191,20 @@ def test_translator_errors(translator, tmp_path):
     path.write_bytes(before[:100])                                       # truncado
     with pytest.raises(ValueError, match="safetensors"):
         Translator.load(path)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_whole_model_equals_torch_transformer(seed):
+    torch.manual_seed(seed)
+    config = TransformerConfig(30, 30, d_model=16, n_heads=2, d_ff=32, n_layers=2, dropout=0.0)
+    theirs = TorchTransformer(config).double().eval()
+    ours = transformer_from_torch(theirs).double().eval()
+    src, _ = padded_batch(seed, 3, vocab=30)
+    tgt = torch.randint(7, 30, (3, 5))
+    torch.testing.assert_close(ours(src, tgt), theirs(src, tgt))
+
+
+def test_post_ln_torch_transformer_is_refused():
+    with pytest.raises(ValueError, match="post-LN"):
+        transformer_from_torch(TorchTransformer(TransformerConfig(30, 30, d_model=16, n_heads=2, norm_first=False)))

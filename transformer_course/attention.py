@@ -114,7 +114,7 @@ def copy_weights_from_torch_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAt
         ours.out_proj.load_state_dict(theirs.out_proj.state_dict())
     return ours
 
-# %% ../nbs/05_attention.ipynb #c032
+# %% ../nbs/05_attention.ipynb #c036
 def saved_bytes(fn) -> int:
     "Bytes de los tensores que autograd guarda para la pasada hacia atrás mientras se ejecuta `fn()` (sin repetir)."
     seen, total = set(), 0

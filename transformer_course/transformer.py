@@ -22,7 +22,7 @@ from .training import checkpoint_info, load_checkpoint, save_checkpoint, train
 # %% auto #0
 __all__ = ['SinusoidalPositionalEncoding', 'LearnedPositionalEncoding', 'residual', 'FeedForward', 'EncoderLayer', 'DecoderLayer',
            'copy_weights_from_torch_layer', 'TransformerConfig', 'Transformer', 'make_batches', 'translation_loss',
-           'greedy_decode', 'beam_search', 'Translator']
+           'greedy_decode', 'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
 
 # %% ../nbs/06_transformer.ipynb #c008
 class SinusoidalPositionalEncoding(nn.Module):
@@ -115,7 +115,8 @@ def copy_weights_from_torch_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.
     "Copia en `ours` los pesos de un nn.TransformerEncoderLayer o DecoderLayer con activación ReLU."
     pairs = {EncoderLayer: nn.TransformerEncoderLayer, DecoderLayer: nn.TransformerDecoderLayer}
     if not isinstance(theirs, pairs.get(type(ours), ())):
-        raise TypeError(f"{type(ours).__name__} se copia de un {pairs[type(ours)].__name__}, no de {type(theirs).__name__}.")
+        raise TypeError(f"{type(ours).__name__} se copia de un {pairs[type(ours)].__name__}, "
+                        f"no de {type(theirs).__name__}.")
     relu = theirs.activation is F.relu or isinstance(theirs.activation, nn.ReLU)
     if theirs.norm_first != ours.norm_first or not relu:
         raise ValueError(f"Las dos capas deben tener la misma norm_first (la nuestra: {ours.norm_first}) y "
@@ -123,7 +124,8 @@ def copy_weights_from_torch_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.
     with torch.no_grad():
         copy_weights_from_torch_mha(ours.self_attn, theirs.self_attn)
         if isinstance(ours, DecoderLayer): copy_weights_from_torch_mha(ours.cross_attn, theirs.multihead_attn)
-        for name in ("linear1", "linear2"): getattr(ours.ff, name).load_state_dict(getattr(theirs, name).state_dict())
+        for name in ("linear1", "linear2"):
+            getattr(ours.ff, name).load_state_dict(getattr(theirs, name).state_dict())
         for name in ("norm1", "norm2", "norm3"):
             if hasattr(ours, name): getattr(ours, name).load_state_dict(getattr(theirs, name).state_dict())
     return ours
@@ -324,20 +326,23 @@ class Translator:
         special = dict(pad_id=tokenizer.pad_id, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id)
         batches = make_batches(ids(pairs), max_tokens, seed=seed, **special)
         set_seed(seed)
-        model = Transformer(TransformerConfig(tokenizer.vocab_size, tokenizer.vocab_size, pad_id=tokenizer.pad_id, **config))
+        V = tokenizer.vocab_size
+        model = Transformer(TransformerConfig(V, V, pad_id=tokenizer.pad_id, **config))
         too_long = max(max(s.shape[1], t.shape[1]) for s, t in batches)
         if too_long > model.config.context_len:
             raise ValueError(f"Hay frases de {too_long} tokens y context_len = {model.config.context_len}: "
                              "filtra las frases largas o aumenta context_len.")
         loss = lambda m, batch: translation_loss(m, batch, label_smoothing)
-        eval_batches = make_batches(ids(_check_pairs(validation, "validation")), max_tokens, **special) if validation else None
+        eval_batches = None if validation is None else \
+            make_batches(ids(_check_pairs(validation, "validation")), max_tokens, **special)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98), eps=1e-9)
         translator = cls(tokenizer, model)
         measure = (lambda m: eval_fn(translator)) if eval_fn is not None else None
-        translator.history = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))],
-                                   steps, schedule="inverse_sqrt", warmup=warmup, loss_fn=loss, optimizer=optimizer,
-                                   eval_batches=eval_batches, eval_fn=measure, eval_every=eval_every or max(1, steps // 4),
-                                   clip=1.0, seed=seed, device=device, progress=progress, desc="traductor")
+        pick = lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))]   # un lote al azar
+        translator.history = train(
+            model, pick, steps, schedule="inverse_sqrt", warmup=warmup, loss_fn=loss, optimizer=optimizer,
+            eval_batches=eval_batches, eval_fn=measure, eval_every=eval_every or max(1, steps // 4),
+            clip=1.0, seed=seed, device=device, progress=progress, desc="traductor")
         return translator
 
 # %% ../nbs/06_transformer.ipynb #c054
@@ -387,8 +392,9 @@ def _load(path, device=None) -> Translator:
                          f"de {info['architecture']} sin tokenizador. Carga los pesos con load_checkpoint.")
     known = {f.name for f in fields(TransformerConfig)}
     if set(info["config"]) != known:
+        extra, missing = sorted(set(info["config"]) - known), sorted(known - set(info["config"]))
         raise ValueError(f"La configuración de {Path(path).name} no es la de esta versión del curso: "
-                         f"sobran {sorted(set(info['config']) - known)}, faltan {sorted(known - set(info['config']))}.")
+                         f"sobran {extra}, faltan {missing}.")
     tokenizer = BPETokenizer._from_state(info["metadata"]["tokenizer"])
     model = Transformer(TransformerConfig(**info["config"]))
     translator = Translator(tokenizer, model)                           # comprueba que encajan, antes de cargar
@@ -397,3 +403,39 @@ def _load(path, device=None) -> Translator:
     return translator
 
 Translator.save, Translator.load = _save, staticmethod(_load)
+
+# %% ../nbs/06_transformer.ipynb #c073
+class TorchTransformer(nn.Module):
+    "El modelo de este capítulo con nn.Transformer dentro: mismos embeddings, posiciones y salida atada."
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        c = self.config = config
+        self.embed = nn.Embedding(c.src_vocab_size, c.d_model)
+        nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+        self.positions = SinusoidalPositionalEncoding(c.d_model, c.context_len)
+        with warnings.catch_warnings():                                  # avisa de que pre-LN no usa su camino rápido
+            warnings.simplefilter("ignore")
+            self.core = nn.Transformer(c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout,
+                                       batch_first=True, norm_first=c.norm_first)
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        scale, pad = math.sqrt(self.config.d_model), self.config.pad_id
+        out = self.core(self.positions(self.embed(src) * scale), self.positions(self.embed(tgt) * scale),
+                        tgt_mask=~causal_mask(tgt.shape[1]), tgt_is_causal=True,
+                        src_key_padding_mask=src == pad, memory_key_padding_mask=src == pad)
+        return out @ self.embed.weight.T
+
+def transformer_from_torch(theirs: TorchTransformer) -> Transformer:
+    "Nuestro Transformer con los pesos de `theirs` (la misma configuración, pre-LN)."
+    if not theirs.config.norm_first:
+        raise ValueError("Con post-LN, nn.Transformer añade una LayerNorm al final de cada pila que el modelo del "
+                         "artículo (y el nuestro) no tiene: solo los modelos pre-LN calculan lo mismo.")
+    ours = Transformer(theirs.config)
+    with torch.no_grad():
+        ours.src_embed.weight.copy_(theirs.embed.weight)
+        core = theirs.core
+        for mine, its in zip([*ours.encoder, *ours.decoder], [*core.encoder.layers, *core.decoder.layers]):
+            copy_weights_from_torch_layer(mine, its)
+        ours.encoder_norm.load_state_dict(theirs.core.encoder.norm.state_dict())
+        ours.decoder_norm.load_state_dict(theirs.core.decoder.norm.state_dict())
+    return ours
