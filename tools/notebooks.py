@@ -12,6 +12,7 @@ que no tienen código: de ellas solo se comprueba que existen.
 """
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -52,14 +53,32 @@ def toc_notebooks() -> list[Path]:
     return [p for p in toc_pages() if p.suffix == ".ipynb"]
 
 
+_OVERWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)   # lo que un \r manda sobrescribir (como nbval)
+
+
+def tidy_streams(outputs: list) -> list:
+    """Junta las salidas de texto seguidas del mismo flujo y aplica los retornos de carro, como Jupyter en
+    pantalla: de una barra de progreso queda su último estado, no cien líneas en la web."""
+    tidy = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            text = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
+            if tidy and tidy[-1].get("output_type") == "stream" and tidy[-1]["name"] == out["name"]:
+                text = "".join(tidy.pop()["text"]) + text
+            out = {**out, "text": _OVERWRITTEN.sub("", text).splitlines(keepends=True)}
+        tidy.append(out)
+    return tidy
+
+
 def normalize(nb: dict) -> dict:
-    "El cuaderno sin metadatos de sesión, con ids estables y el núcleo de Python 3."
+    "El cuaderno sin metadatos de sesión, con ids estables, el núcleo de Python 3 y las barras de progreso en su estado final."
     nb["metadata"] = {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
     for i, cell in enumerate(nb["cells"]):
         cell["id"] = f"c{i:03d}"
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in CELL_KEYS}
         if cell["cell_type"] == "code":
-            for out in cell.get("outputs", []):
+            cell["outputs"] = tidy_streams(cell.get("outputs", []))
+            for out in cell["outputs"]:
                 if out.get("output_type") == "execute_result": out["execution_count"] = cell["execution_count"]
     nb["nbformat"], nb["nbformat_minor"] = 4, 5
     return nb
