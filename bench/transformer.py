@@ -9,7 +9,9 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/transformer.py [--minut
 3. Variantes de la receta con varias semillas (`--seeds`), `--steps` pasos cada una: codificación posicional
    sinusoidal frente a aprendida, y pre-LN frente a post-LN con y sin calentamiento (¿diverge post-LN sin él?):
    pérdida y BLEU voraz en 1000 frases de validación, por semilla.
-4. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
+4. El mismo modelo con `torch.nn.Transformer` y con el nuestro, desde los mismos pesos y con los mismos lotes,
+   1000 pasos de la receta del capítulo cada uno: BLEU y chrF voraces en toda la prueba, uno junto al otro.
+5. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
    voraz en 2000 frases de validación a lo largo del entrenamiento y, al final, BLEU y chrF voraces y en haz en
    toda la prueba.
 Escribe los datos (nunca pesos) en nbs/bench_transformer.json, que el capítulo puede dibujar.
@@ -66,6 +68,26 @@ def beam_speed(translator: Translator, test_pairs) -> float:
     t0 = time.perf_counter(); [translator.translate([s], beam=4) for s in sample]; single = time.perf_counter() - t0
     print(f"haz de 300 frases: {batched:.1f} s por lotes, {single:.1f} s frase a frase: {single / batched:.1f}× (objetivo ≥ 3)")
     return single / batched
+
+
+def side_by_side(tok, encoded, test_pairs, steps: int = 1000) -> dict:
+    "La receta del capítulo con nn.Transformer y con el nuestro, desde los mismos pesos: BLEU/chrF voraces en la prueba."
+    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)
+    refs, out = [[p.en for p in test_pairs]], {}
+    for name in ("nuestro", "nn.Transformer"):
+        set_seed(0)
+        theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
+        model = transformer_from_torch(theirs) if name == "nuestro" else theirs
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
+        h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
+                  schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, clip=1.0,
+                  progress=False)
+        ours = model if name == "nuestro" else transformer_from_torch(theirs)   # se traduce con el mismo código
+        hyps = Translator(tok, ours.eval()).translate([p.es for p in test_pairs], beam=1)
+        out[name] = {"bleu": round(sacrebleu.corpus_bleu(hyps, refs).score, 2),
+                     "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2), "seconds": round(h.seconds, 1)}
+        print(f"{name}, {steps} pasos: {out[name]}", flush=True)
+    return out
 
 
 VARIANTS = {"pre-LN, sinusoidal (la receta)": {}, "pre-LN, posiciones aprendidas": {"positional": "learned"},
@@ -129,9 +151,11 @@ def main() -> int:
         translator = Translator.fit(train_pairs, steps=300, progress=False)
         long = None
     else:
+        pair = side_by_side(tok, encoded, test_pairs)
         found = variants(train_pairs, validation_pairs, args.steps, range(args.seeds))
         long, translator = long_training(args.minutes, train_pairs, validation_pairs, test_pairs)
         long["variants"] = {"steps": args.steps, "results": found}
+        long["side_by_side"] = pair
     beam_ratio = beam_speed(translator, test_pairs)
     ok &= beam_ratio >= 3
     if long is not None:

@@ -228,7 +228,7 @@ def translation_loss(model: Transformer, batch: tuple[torch.Tensor, torch.Tensor
 
 # %% ../nbs/06_transformer.ipynb #c047
 def _max_len(model: Transformer, src: torch.Tensor, max_len: int | None) -> int:
-    "Tokens como mucho: 1,5 veces el origen más 5 (las traducciones de Tatoeba no pasan de ahí), o `max_len`."
+    "Tokens como mucho: 1,5 veces la anchura S del lote de origen más 5 (o `max_len`), sin pasar de context_len."
     S = src.shape[1]
     return min(model.config.context_len - 1, max_len or S + S // 2 + 5)
 
@@ -413,6 +413,7 @@ class TorchTransformer(nn.Module):
         self.embed = nn.Embedding(c.src_vocab_size, c.d_model)
         nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
         self.positions = SinusoidalPositionalEncoding(c.d_model, c.context_len)
+        self.dropout = nn.Dropout(c.dropout)                             # sobre embeddings + posiciones, como el nuestro
         with warnings.catch_warnings():                                  # avisa de que pre-LN no usa su camino rápido
             warnings.simplefilter("ignore")
             self.core = nn.Transformer(c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout,
@@ -420,7 +421,8 @@ class TorchTransformer(nn.Module):
 
     def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
         scale, pad = math.sqrt(self.config.d_model), self.config.pad_id
-        out = self.core(self.positions(self.embed(src) * scale), self.positions(self.embed(tgt) * scale),
+        embed = lambda ids: self.dropout(self.positions(self.embed(ids) * scale))
+        out = self.core(embed(src), embed(tgt),
                         tgt_mask=~causal_mask(tgt.shape[1]), tgt_is_causal=True,
                         src_key_padding_mask=src == pad, memory_key_padding_mask=src == pad)
         return out @ self.embed.weight.T
