@@ -43,17 +43,22 @@ def data():
     return train_pairs, validation_pairs, test_pairs, tok, encoded
 
 
-def training_speed(tok, encoded, steps: int = 150) -> float:
-    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)
+def recipe_run(ours: bool, tok, batches, steps: int):
+    "La receta del capítulo `steps` pasos, desde los pesos de un TorchTransformer sembrado: el nuestro o el de PyTorch."
+    set_seed(0)
+    theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
+    model = transformer_from_torch(theirs) if ours else theirs   # el mismo punto de partida
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
+    h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
+              schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, progress=False)
+    return model, h
+
+
+def training_speed(tok, encoded, batches, steps: int = 150) -> float:
     per_batch = sum(len(s) + len(t) + 1 for s, t in encoded) / len(batches)
     speeds = {}
     for name in ("nuestro", "nn.Transformer", "nuestro (repetido)"):
-        set_seed(0)
-        theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
-        model = transformer_from_torch(theirs) if name.startswith("nuestro") else theirs   # el mismo punto de partida
-        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
-        h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
-                  schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, progress=False)
+        _, h = recipe_run(name.startswith("nuestro"), tok, batches, steps)
         speeds[name] = steps * per_batch / h.seconds
         print(f"{name}: {speeds[name]:,.0f} tokens/s", flush=True)
     ours = (speeds["nuestro"] + speeds["nuestro (repetido)"]) / 2
@@ -70,19 +75,12 @@ def beam_speed(translator: Translator, test_pairs) -> float:
     return single / batched
 
 
-def side_by_side(tok, encoded, test_pairs, steps: int = 1000) -> dict:
+def side_by_side(tok, batches, test_pairs, steps: int = 1000) -> dict:
     "La receta del capítulo con nn.Transformer y con el nuestro, desde los mismos pesos: BLEU/chrF voraces en la prueba."
-    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)
     refs, out = [[p.en for p in test_pairs]], {}
     for name in ("nuestro", "nn.Transformer"):
-        set_seed(0)
-        theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
-        model = transformer_from_torch(theirs) if name == "nuestro" else theirs
-        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
-        h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
-                  schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, clip=1.0,
-                  progress=False)
-        ours = model if name == "nuestro" else transformer_from_torch(theirs)   # se traduce con el mismo código
+        model, h = recipe_run(name == "nuestro", tok, batches, steps)
+        ours = model if name == "nuestro" else transformer_from_torch(model)   # se traduce con el mismo código
         hyps = Translator(tok, ours.eval()).translate([p.es for p in test_pairs], beam=1)
         out[name] = {"bleu": round(sacrebleu.corpus_bleu(hyps, refs).score, 2),
                      "chrf": round(sacrebleu.corpus_chrf(hyps, refs).score, 2), "seconds": round(h.seconds, 1)}
@@ -145,13 +143,14 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     train_pairs, validation_pairs, test_pairs, tok, encoded = data()
-    ratio = training_speed(tok, encoded)
+    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)   # los lotes de la receta
+    ratio = training_speed(tok, encoded, batches)
     ok = ratio >= 1.0
     if args.no_long:
         translator = Translator.fit(train_pairs, steps=300, progress=False)
         long = None
     else:
-        pair = side_by_side(tok, encoded, test_pairs)
+        pair = side_by_side(tok, batches, test_pairs)
         found = variants(train_pairs, validation_pairs, args.steps, range(args.seeds))
         long, translator = long_training(args.minutes, train_pairs, validation_pairs, test_pairs)
         long["variants"] = {"steps": args.steps, "results": found}
