@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import padding_mask
 from .core import SPECIAL_TOKENS, check_ids
 from .ngram import split_sentences, strip_accents, tokenize
 from .tokenization import BPETokenizer, Tokenizer
@@ -75,12 +76,15 @@ class BertModel(nn.Module):
         check_ids(ids, "ids", self.config.vocab_size)
         if ids.ndim != 2 or ids.shape[1] == 0:
             raise ValueError(f"ids debe tener forma (B, T) con T ≥ 1; recibí {tuple(ids.shape)}.")
-        segments = torch.zeros_like(ids) if segments is None else segments
-        mask = (ids != self.config.pad_id)[:, None, None, :]            # (B, 1, 1, T): no mirar el relleno
-        x = self.positions(self.tok_embed(ids)) + self.seg_embed(segments)
-        x = self.dropout(self.embed_norm(x))
+        mask = padding_mask(ids, self.config.pad_id)[:, None]          # (B, 1, 1, T): no mirar el relleno
+        x = self.dropout(self.embed(ids, segments))
         for layer in self.layers: x = layer(x, mask)
         return x
+
+    def embed(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
+        "La entrada de la primera capa: LayerNorm(token + posición + segmento), (B, T) → (B, T, C)."
+        segments = torch.zeros_like(ids) if segments is None else segments
+        return self.embed_norm(self.positions(self.tok_embed(ids)) + self.seg_embed(segments))
 
     def pooled(self, hidden: torch.Tensor) -> torch.Tensor:
         "El vector de la frase: tanh(W h_[CLS] + b), (B, T, C) → (B, C)."
@@ -341,6 +345,10 @@ def classification_loss(model: nn.Module, batch) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE)
 
 # %% ../nbs/07_bert.ipynb #c057
+def _word_starts(word_ids: list[int]) -> list[tuple[int, int]]:
+    "(posición, palabra) de la primera pieza de cada palabra; los especiales (palabra −1) no cuentan."
+    return [(i, w) for i, w in enumerate(word_ids) if w >= 0 and (i == 0 or word_ids[i - 1] != w)]
+
 class BertAccentRestorer:
     "Restaura tildes con BERT: para cada palabra ambigua elige, con el contexto de los dos lados, una de sus formas."
     def __init__(self, tokenizer: BPETokenizer, forms: dict[str, list[str]], model: BertForTokenClassification):
@@ -370,8 +378,7 @@ class BertAccentRestorer:
             offset = 0
             for ids, word_ids, words in self.windows(s):
                 labels = [IGNORE] * len(ids)
-                for i, w in enumerate(word_ids):
-                    if w < 0 or (i > 0 and word_ids[i - 1] == w): continue
+                for i, w in _word_starts(word_ids):
                     forms, form = self.candidates(words[w]), gold[offset + w].lower()
                     if len(forms) > 1 and form in forms: labels[i] = forms.index(form)
                 out.append((ids, labels)); offset += len(words)
@@ -384,8 +391,7 @@ class BertAccentRestorer:
         device, out = next(self.model.parameters()).device, []
         for ids, word_ids, words in self.windows(text):
             logits = self.model(torch.tensor([ids], device=device))[0]
-            for i, w in enumerate(word_ids):
-                if w < 0 or (i > 0 and word_ids[i - 1] == w): continue
+            for i, w in _word_starts(word_ids):
                 forms = self.candidates(words[w])
                 out.append(forms[int(logits[i, :len(forms)].argmax())] if len(forms) > 1 else forms[0])
         return out
@@ -428,9 +434,8 @@ def balanced_sentences(texts: Sequence[str], min_words: int = 5, seed: int = 0) 
 def attention_maps(model: BertModel, ids: torch.Tensor) -> torch.Tensor:
     "Los pesos de atención de cada capa y cabeza para `ids` (B, T) → (L, B, H, T, T)."
     model.eval()
-    mask = (ids != model.config.pad_id)[:, None, None, :]
-    x = model.embed_norm(model.positions(model.tok_embed(ids)) + model.seg_embed(torch.zeros_like(ids)))
-    maps = []
+    mask = padding_mask(ids, model.config.pad_id)[:, None]
+    x, maps = model.embed(ids), []
     for layer in model.layers:                                          # post-LN: la atención lee x tal cual
         maps.append(layer.self_attn(x, mask=mask, need_weights=True)[1])
         x = layer(x, mask)
