@@ -274,7 +274,7 @@ def generate(model: GPT, prompt_ids, max_new_tokens: int, temperature: float = 1
             weights = cache.weights if cache is not None else None
             cache = KVCache(model.config, 1, device, model.tok_embed.weight.dtype)
             cache.weights = weights                                      # los pesos preparados valen para la nueva
-            keep = T if len(out) < T else T // 2                         # llena: sigue con la última mitad
+            keep = T if len(out) < T else max(T // 2, 1)                 # llena: sigue con la última mitad
             logits = model(torch.tensor([out[-keep:]], device=device), cache)[:, -1]
         else:
             logits = model(torch.tensor([out[-1:]], device=device), cache)[:, -1]
