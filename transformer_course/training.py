@@ -3,6 +3,7 @@
 # %% ../nbs/00_training.ipynb #c003
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -11,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .core import atomic_write, get_device, set_seed
@@ -209,58 +212,103 @@ def _flush(history: History, pending: list) -> None:
     pending.clear()
 
 # %% ../nbs/00_training.ipynb #c026
+def _process() -> tuple[int, int]:
+    "(rango, número de procesos) si `torchrun` inició un grupo de torch.distributed; (0, 1) si no."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
 def _resume(path, model, optimizer, schedule, generator) -> tuple[int, History]:
     "Carga un checkpoint de `train` en el modelo, el optimizador, el calendario y los generadores."
     meta = load_checkpoint(path, model, optimizer, schedule)
     if "step" not in meta or "generator" not in meta:
         raise ValueError(f"{Path(path).name} guarda unos pesos, no un entrenamiento de train(): no se puede reanudar.")
-    generator.set_state(meta["generator"])
-    torch.set_rng_state(meta["torch_rng"])
+    rank, world = _process()
+    states = meta.get("ranks", [[meta["generator"], meta["torch_rng"]]])  # uno por proceso
+    if len(states) != world:
+        raise ValueError(f"{Path(path).name} se guardó entrenando con {len(states)} proceso(s) y ahora hay {world}: "
+                         "reanuda con el mismo número de procesos (cada uno sigue su propio flujo de lotes).")
+    generator.set_state(states[rank][0])
+    torch.set_rng_state(states[rank][1])
     return meta["step"], History(**meta["history"])
 
 def _save_state(path, model, optimizer, schedule, generator, step: int, history: History) -> None:
-    save_checkpoint(model, path, optimizer, schedule, step=step, generator=generator.get_state(),
-                    torch_rng=torch.get_rng_state(), history=dataclasses.asdict(history))
+    "Guarda el entrenamiento; con varios procesos, los generadores de todos y solo desde el proceso 0."
+    rank, world = _process()
+    state, extra = [generator.get_state(), torch.get_rng_state()], {}
+    if world > 1:
+        extra["ranks"] = [None] * world
+        dist.all_gather_object(extra["ranks"], state)                  # todos participan; escribe uno
+        if rank > 0: return
+    save_checkpoint(model, path, optimizer, schedule, step=step, generator=state[0], torch_rng=state[1],
+                    history=dataclasses.asdict(history), **extra)
 
 # %% ../nbs/00_training.ipynb #c027
+class _WithLoss(nn.Module):
+    "El modelo y su pérdida en un solo `forward`: lo que DDP necesita para sincronizar los gradientes."
+    def __init__(self, model: nn.Module, loss_fn):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch): return self.loss_fn(self.model, batch)
+
+def _data_parallel(model: nn.Module, loss_fn, device: torch.device):
+    "`batch → pérdida`: directo con un proceso; con `torchrun`, envuelto en DistributedDataParallel."
+    if _process()[1] == 1: return lambda batch: loss_fn(model, batch)
+    return DistributedDataParallel(_WithLoss(model, loss_fn), device_ids=[device.index] if device.type == "cuda" else None)
+
+# %% ../nbs/00_training.ipynb #c028
 def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_decay: float = 0.0,
           schedule="cosine", warmup: int = 0, clip: float | None = 1.0, accumulate: int = 1,
           loss_fn=lm_loss, eval_batches=None, eval_fn=None, eval_every: int = 100, log_every: int = 10,
           seed: int = 0, device=None, optimizer: torch.optim.Optimizer | None = None, best=None,
-          checkpoint=None, resume=None, progress: bool = True, desc: str = "entrenando") -> History:
-    "Entrena `model` `steps` pasos con los lotes de `get_batch(generator)`; devuelve la `History`."
+          checkpoint=None, resume=None, until: int | None = None, progress: bool = True,
+          desc: str = "entrenando") -> History:
+    "Entrena `model` `steps` pasos (o hasta el paso `until`) con los lotes de `get_batch(generator)`; devuelve la `History`."
     if steps < 1 or accumulate < 1 or log_every < 1 or eval_every < 1:
         raise ValueError(f"steps, accumulate, log_every y eval_every deben ser ≥ 1; recibí {steps}, "
                          f"{accumulate}, {log_every} y {eval_every}.")
+    if until is not None and not 1 <= until <= steps: raise ValueError(f"until debe estar entre 1 y steps = {steps}; recibí {until}.")
     if eval_batches is not None and len(eval_batches) == 0: raise ValueError("eval_batches está vacío: pasa None o algún lote.")
+    rank, world = _process()
+    if accumulate % world:
+        raise ValueError(f"Con {world} procesos, accumulate ({accumulate}) debe ser múltiplo de {world}: el lote global "
+                         "son accumulate micro-lotes repartidos a partes iguales entre los procesos.")
+    micro, last = accumulate // world, until or steps                   # micro-lotes por proceso y paso
     device = get_device(device) if not isinstance(device, torch.device) else device
     if eval_fn is None and eval_batches is not None:  # por defecto, la pérdida media en los lotes de validación
         eval_fn = lambda m: sum(loss_fn(m, _to_device(b, device)).item() for b in eval_batches) / len(eval_batches)
-    set_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    set_seed(seed + rank)
+    generator = torch.Generator().manual_seed(seed + rank)              # con torchrun, cada proceso sus lotes
     model.to(device)
     optimizer = optimizer or torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, make_schedule(schedule, steps, warmup))
     first, history = _resume(resume, model, optimizer, scheduler, generator) if resume else (0, History())
+    step_loss = _data_parallel(model, loss_fn, device)
     start, best_val, eval_time, pending = time.perf_counter() - history.seconds, math.inf, 0.0, []
-    bar = tqdm(range(first, steps), initial=first, total=steps, desc=desc, disable=not progress, mininterval=1.0)
+    bar = tqdm(range(first, last), initial=first, total=steps, desc=desc, disable=not progress or rank > 0,
+               mininterval=1.0)
     for step in bar:
         model.train()
         total = 0.0
-        for _ in range(accumulate):
-            loss = loss_fn(model, _to_device(get_batch(generator), device)) / accumulate
-            loss.backward()
+        for i in range(micro):                                          # DDP suma los gradientes solo al final
+            sync = world == 1 or i == micro - 1
+            with contextlib.nullcontext() if sync else step_loss.no_sync():
+                loss = step_loss(_to_device(get_batch(generator), device)) / micro
+                loss.backward()
             total = total + loss.detach()
+        if world > 1:                                                   # la pérdida media de todos los procesos
+            total = total / world
+            dist.all_reduce(total)
         norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
         pending.append((step + 1, [total, norm.detach()]))
-        done, evaluate = step + 1 == steps, eval_fn is not None and (step + 1) % eval_every == 0
+        done, evaluate = step + 1 == last, eval_fn is not None and (step + 1) % eval_every == 0
         if (step + 1) % log_every == 0 or evaluate or done:
             _flush(history, pending)
             bar.set_postfix(pérdida=f"{history.train_loss[-1]:.3f}", refresh=False)
-        if evaluate or (eval_fn is not None and done):
+        if rank == 0 and (evaluate or (eval_fn is not None and step + 1 == steps)):  # valida solo el proceso 0
             eval_start = time.perf_counter()
             history.val_seconds.append(eval_start - start - eval_time)  # segundos de entrenamiento, sin validar
             model.eval()
@@ -277,7 +325,7 @@ def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_d
     model.eval()
     return history
 
-# %% ../nbs/00_training.ipynb #c035
+# %% ../nbs/00_training.ipynb #c038
 @torch.no_grad()
 def stream_bits(model: nn.Module, ids: torch.Tensor, bos_id: int, chunk: int = 2048) -> float:
     "Bits totales de `ids` leídos de una pasada, arrastrando el estado: cada token dado todo lo anterior."
@@ -307,7 +355,7 @@ def bits_per_char(model, text: str, tokenizer=None, **options) -> float:
         stream_bits(model, ids, tokenizer.bos_id)
     return bits / len(text)
 
-# %% ../nbs/00_training.ipynb #c038
+# %% ../nbs/00_training.ipynb #c041
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     "El siguiente id para cada fila de `logits` (…, V): voraz si `temperature` = 0; si no, muestreado."
