@@ -272,8 +272,8 @@ def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_d
     rank, world = _process()
     if accumulate % world:
         raise ValueError(f"Con {world} procesos, accumulate ({accumulate}) debe ser múltiplo de {world}: el lote global "
-                         "son accumulate micro-lotes repartidos a partes iguales entre los procesos.")
-    micro, last = accumulate // world, until or steps                   # micro-lotes por proceso y paso
+                         "son accumulate microlotes repartidos a partes iguales entre los procesos.")
+    micro, last = accumulate // world, until or steps                   # microlotes por proceso y paso
     device = get_device(device) if not isinstance(device, torch.device) else device
     if eval_fn is None and eval_batches is not None:  # por defecto, la pérdida media en los lotes de validación
         eval_fn = lambda m: sum(loss_fn(m, _to_device(b, device)).item() for b in eval_batches) / len(eval_batches)
