@@ -166,7 +166,7 @@ def from_gpt(gpt: GPT) -> AdvancedGPT:
     model.load_state_dict(state)
     return model.eval()
 
-# %% ../nbs/09_advances.ipynb #c031
+# %% ../nbs/09_advances.ipynb #c035
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     "Atención causal de libro: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
     T = q.shape[-2]
@@ -174,7 +174,7 @@ def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     scores = scores.masked_fill(~causal_mask(T, device=q.device), float("-inf"))
     return scores.softmax(-1) @ v
 
-# %% ../nbs/09_advances.ipynb #c032
+# %% ../nbs/09_advances.ipynb #c036
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int = 128) -> torch.Tensor:
     """Atención causal por bloques con softmax en línea: por fila, el máximo m, la suma l y la salida sin
     normalizar; nunca guarda más de (…, block, block) puntuaciones."""
