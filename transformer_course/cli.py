@@ -227,6 +227,22 @@ def _translator_task(spec, model, tokenizer, train_pairs, val_pairs):
 
 TASKS = {"gpt": _lm_task, "lstm": _lm_task, "bert": _bert_task, "translator": _translator_task}
 
+def _read_data(spec: RunSpec, path):
+    "El texto (o, para el traductor, los pares) de `path`."
+    return read_pairs(path, spec.swap) if spec.model == "translator" else read_text(path)
+
+def _prepare(spec: RunSpec, tokenizer: Tokenizer, train_data, val_data):
+    "El modelo de `spec`, creado con su semilla, y su tarea: (modelo, get_batch, loss_fn, eval_batches, optimizer)."
+    set_seed(spec.seed)
+    model = build_model(spec.model, spec.config)
+    return (model, *TASKS[spec.model](spec, model, tokenizer, train_data, val_data))
+
+def _train_options(spec: RunSpec, loss_fn, optimizer) -> dict:
+    "Los argumentos de `train` que salen de la receta de `spec`."
+    return dict(lr=spec.lr, weight_decay=spec.weight_decay, schedule=spec.schedule, warmup=spec.warmup,
+                accumulate=spec.accumulate, optimizer=optimizer, seed=spec.seed,
+                **({"loss_fn": loss_fn} if loss_fn else {}))
+
 # %% ../nbs/90_cli.ipynb #c035
 def _read_json(path: Path, what: str) -> dict:
     try: return json.loads(path.read_text(encoding="utf-8"))
@@ -295,7 +311,7 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
     with distributed(device) as proc:
         try:
             spec = resolve_spec(kind, data_path, out, options)
-            data = read_pairs(data_path, spec.swap) if kind == "translator" else read_text(data_path)
+            data = _read_data(spec, data_path)
             state, error = (spec.data_sha256, (out/TOKENIZER_FILE).exists(), (out/CHECKPOINT_FILE).exists()), None
         except (ValueError, OSError) as e: state, error = None, e
         _check_ranks(proc, error, state)                                # todos han mirado; nadie ha escrito aún
@@ -304,19 +320,14 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
         train_data, val_data = _split_data(spec, data)
         tokenizer = Tokenizer.load(out/TOKENIZER_FILE) if have_tokenizer else _train_tokenizer(spec, train_data)
         spec.config = {**spec.config, **_vocab_fields(kind, tokenizer)}
-        set_seed(spec.seed)
-        model = build_model(kind, spec.config)
-        get_batch, loss_fn, eval_batches, optimizer = TASKS[kind](spec, model, tokenizer, train_data, val_data)
+        model, get_batch, loss_fn, eval_batches, optimizer = _prepare(spec, tokenizer, train_data, val_data)
         if proc.is_main:
             out.mkdir(parents=True, exist_ok=True)
             with atomic_write(out/RUN_FILE, "w") as f: json.dump(dataclasses.asdict(spec), f, indent=1, ensure_ascii=False)
             if not have_tokenizer: tokenizer.save(out/TOKENIZER_FILE)
-        history = train(model, get_batch, spec.steps, lr=spec.lr, weight_decay=spec.weight_decay,
-                        schedule=spec.schedule, warmup=spec.warmup, accumulate=spec.accumulate,
-                        optimizer=optimizer, eval_batches=eval_batches, eval_every=spec.eval_every,
-                        seed=spec.seed, device=proc.device, checkpoint=out/CHECKPOINT_FILE,
-                        resume=out/CHECKPOINT_FILE if resume else None, until=until, progress=progress,
-                        desc=kind, **({"loss_fn": loss_fn} if loss_fn else {}))
+        history = train(model, get_batch, spec.steps, eval_batches=eval_batches, eval_every=spec.eval_every,
+                        device=proc.device, checkpoint=out/CHECKPOINT_FILE, resume=out/CHECKPOINT_FILE if resume else None,
+                        until=until, progress=progress, desc=kind, **_train_options(spec, loss_fn, optimizer))
         difference = max_rank_difference(model)
         if not proc.is_main: return {}
         log = {"model": kind, "parameters": sum(p.numel() for p in model.parameters()),
@@ -328,30 +339,8 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
         return log
 
 # %% ../nbs/90_cli.ipynb #c042
-def replay_single_process(directory, data_path, world_size: int, progress: bool = False) -> nn.Module:
-    """Rehace en **un** proceso el entrenamiento de `directory` hecho con `world_size` procesos: en cada paso,
-    los microlotes de todos los procesos (cada uno de su generador, sembrado con seed + rango) en un lote global.
-    Con dropout > 0 no es exacto: el dropout de cada proceso sale de su propio generador global."""
-    spec = RunSpec(**_read_json(Path(directory)/RUN_FILE, ""))
-    tokenizer = Tokenizer.load(Path(directory)/TOKENIZER_FILE)
-    data = read_pairs(data_path, spec.swap) if spec.model == "translator" else read_text(data_path)
-    set_seed(spec.seed)
-    model = build_model(spec.model, spec.config)
-    get_batch, loss_fn, _, optimizer = TASKS[spec.model](spec, model, tokenizer, *_split_data(spec, data))
-    streams, micro, calls = [torch.Generator().manual_seed(spec.seed + r) for r in range(world_size)], \
-        spec.accumulate // world_size, 0
-    def global_batch(_):                                                # microlote i del paso: del proceso i // micro
-        nonlocal calls
-        rank, calls = (calls % spec.accumulate) // micro, calls + 1
-        return get_batch(streams[rank])
-    train(model, global_batch, spec.steps, lr=spec.lr, weight_decay=spec.weight_decay, schedule=spec.schedule,
-          warmup=spec.warmup, accumulate=spec.accumulate, optimizer=optimizer, seed=spec.seed, device="cpu",
-          progress=progress, **({"loss_fn": loss_fn} if loss_fn else {}))
-    return model
-
-# %% ../nbs/90_cli.ipynb #c044
-def load_run(directory, device=None) -> tuple[RunSpec, Tokenizer, nn.Module]:
-    "La especificación, el tokenizador y el modelo (con los pesos del último checkpoint) de una carpeta de `train`."
+def _read_run(directory) -> tuple[RunSpec, Tokenizer]:
+    "La especificación y el tokenizador de una carpeta de `train`, con un error claro si no lo es."
     d = Path(directory)
     if not d.is_dir(): raise FileNotFoundError(f"No existe la carpeta {d}: entrena antes con 'transformer-course train … --out {d}'.")
     for name in (RUN_FILE, TOKENIZER_FILE, CHECKPOINT_FILE):
@@ -360,9 +349,29 @@ def load_run(directory, device=None) -> tuple[RunSpec, Tokenizer, nn.Module]:
                                     "entrenamiento se cortó antes del primer checkpoint.")
     try: spec = RunSpec(**_read_json(d/RUN_FILE, ""))
     except TypeError as e: raise ValueError(f"{d/RUN_FILE} no tiene los campos de esta versión del curso ({e}).") from None
-    tokenizer = Tokenizer.load(d/TOKENIZER_FILE)
+    return spec, Tokenizer.load(d/TOKENIZER_FILE)
+
+def replay_single_process(directory, data_path, world_size: int, progress: bool = False) -> nn.Module:
+    """Rehace en **un** proceso el entrenamiento de `directory` hecho con `world_size` procesos: en cada paso,
+    los microlotes de todos los procesos (cada uno de su generador, sembrado con seed + rango) en un lote global.
+    Con dropout > 0 no es exacto: el dropout de cada proceso sale de su propio generador global."""
+    spec, tokenizer = _read_run(directory)
+    model, get_batch, loss_fn, _, optimizer = _prepare(spec, tokenizer, *_split_data(spec, _read_data(spec, data_path)))
+    streams, micro, calls = [torch.Generator().manual_seed(spec.seed + r) for r in range(world_size)], \
+        spec.accumulate // world_size, 0
+    def global_batch(_):                                                # microlote i del paso: del proceso i // micro
+        nonlocal calls
+        rank, calls = (calls % spec.accumulate) // micro, calls + 1
+        return get_batch(streams[rank])
+    train(model, global_batch, spec.steps, device="cpu", progress=progress, **_train_options(spec, loss_fn, optimizer))
+    return model
+
+# %% ../nbs/90_cli.ipynb #c044
+def load_run(directory, device=None) -> tuple[RunSpec, Tokenizer, nn.Module]:
+    "La especificación, el tokenizador y el modelo (con los pesos del último checkpoint) de una carpeta de `train`."
+    spec, tokenizer = _read_run(directory)
     model = build_model(spec.model, spec.config)
-    load_checkpoint(d/CHECKPOINT_FILE, model)                           # comprueba arquitectura, config y tensores
+    load_checkpoint(Path(directory)/CHECKPOINT_FILE, model)                           # comprueba arquitectura, config y tensores
     return spec, tokenizer, model.to(get_device(device)).eval()
 
 # %% ../nbs/90_cli.ipynb #c047
