@@ -35,7 +35,7 @@ $PY tools/notebooks.py check
 
 echo "== 3/5 nbval (los resultados guardados y la tabla comparativa se reproducen) y las pruebas del paquete"
 $PY -m pytest -p no:cacheprovider tests nbs --nbval --nbval-current-env \
-  --nbval-sanitize-with tools/nbval_sanitize.cfg
+  --nbval-sanitize-with tools/nbval_sanitize.cfg --durations=25
 
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- nbs/resultados.json; then
   git --no-pager diff -- nbs/resultados.json

@@ -19,7 +19,8 @@ from .transformer import LearnedPositionalEncoding
 
 # %% auto #0
 __all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'KVCacheGQA', 'CausalSelfAttention', 'AdvancedGPTConfig',
-           'AdvancedBlock', 'AdvancedGPT', 'from_gpt', 'naive_attention', 'blockwise_attention']
+           'AdvancedBlock', 'AdvancedGPT', 'from_gpt', 'naive_attention', 'blockwise_attention', 'sliding_window_mask',
+           'SwiGLUFeedForward', 'MoEFeedForward', 'load_balancing_loss', 'quantize_int8', 'magnitude_masks']
 
 # %% ../nbs/09_advances.ipynb #c006
 def rope_angles(d_head: int, n_positions: int, base: float = 10_000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,12 +59,14 @@ class KVCacheGQA:
 class CausalSelfAttention(nn.Module):
     "Autoatención causal con n_kv_heads grupos de claves y valores (MHA, GQA o MQA) y RoPE si se pide."
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, context_len: int, rope: bool = False,
-                 rope_base: float = 10_000.0, dropout: float = 0.0):
+                 rope_base: float = 10_000.0, dropout: float = 0.0, window: int | None = None):
         super().__init__()
         if n_heads % n_kv_heads:
             raise ValueError(f"n_heads ({n_heads}) debe ser múltiplo de n_kv_heads ({n_kv_heads}): cada grupo de "
                              "claves y valores lo comparten n_heads / n_kv_heads cabezas de consulta.")
+        if window is not None and window < 1: raise ValueError(f"window debe ser ≥ 1 (o None); recibí {window}.")
         self.n_heads, self.n_kv_heads, self.d_head, self.dropout = n_heads, n_kv_heads, d_model // n_heads, dropout
+        self.window = window                                              # ventana deslizante (más abajo)
         self.q_proj, self.out_proj = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
         self.kv_proj = nn.Linear(d_model, 2 * n_kv_heads * self.d_head)   # claves y valores: G·D cada uno
         self.rope = rope
@@ -83,10 +86,17 @@ class CausalSelfAttention(nn.Module):
         if cache is not None:                                             # la caché guarda G cabezas, no H
             cache.k[layer, :, :, start:start + T], cache.v[layer, :, :, start:start + T] = k, v
             k, v = cache.k[layer, :, :, :start + T], cache.v[layer, :, :, :start + T]
+        p = self.dropout if self.training else 0.0
+        if T == 1:                       # generar: las H/G consultas de cada grupo leen sus claves sin copiarlas
+            if self.window: k, v = k[:, :, -self.window:], v[:, :, -self.window:]
+            q = rearrange(q, "b (g r) 1 d -> b g r d", g=self.n_kv_heads)
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)    # todas las claves son anteriores
+            return self.out_proj(rearrange(out, "b g r d -> b 1 (g r d)"))
         repeat = self.n_heads // self.n_kv_heads                          # cada grupo sirve a H/G cabezas
-        k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, start + T, device=x.device),
-                                             dropout_p=self.dropout if self.training else 0.0)
+        if repeat > 1: k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
+        mask = (causal_mask(T, start + T, device=x.device) if self.window is None
+                else sliding_window_mask(T, start + T, self.window, device=x.device))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         return self.out_proj(rearrange(out, "b h t d -> b t (h d)"))
 
 # %% ../nbs/09_advances.ipynb #c021
@@ -96,12 +106,19 @@ class AdvancedGPTConfig(GPTConfig):
     positional: str = "learned"     # "learned" (GPT-2) o "rope"
     n_kv_heads: int | None = None   # grupos de claves y valores (G): None = n_heads (MHA), 1 = MQA
     rope_base: float = 10_000.0     # la base de las frecuencias de RoPE
+    window: int | None = None       # atención con ventana deslizante de `window` posiciones; None = todas
+    n_experts: int = 0              # > 0: mezcla de expertos en vez de la red densa
+    top_k: int = 2                  # expertos que usa cada token
+    expert_d_ff: int | None = None  # capa oculta de cada experto; None = d_ff // top_k (mismos parámetros activos)
 
     def __post_init__(self):
         super().__post_init__()
         if self.n_kv_heads is None: self.n_kv_heads = self.n_heads
+        if self.expert_d_ff is None: self.expert_d_ff = self.d_ff // self.top_k
         if self.positional not in ("learned", "rope"):
             raise ValueError(f"positional debe ser 'learned' o 'rope'; recibí {self.positional!r}.")
+        if self.n_experts and not 1 <= self.top_k <= self.n_experts:
+            raise ValueError(f"top_k debe estar entre 1 y n_experts = {self.n_experts}; recibí {self.top_k}.")
 
 # %% ../nbs/09_advances.ipynb #c022
 class AdvancedBlock(nn.Module):
@@ -110,8 +127,11 @@ class AdvancedBlock(nn.Module):
         super().__init__()
         self.norm1, self.norm2 = (nn.LayerNorm(c.d_model, eps=c.layer_norm_eps) for _ in range(2))
         self.attn = CausalSelfAttention(c.d_model, c.n_heads, c.n_kv_heads, c.context_len, c.positional == "rope",
-                                        c.rope_base, c.dropout)
-        self.ff = (GELUFeedForward if c.activation == "gelu" else TanhGELUFeedForward)(c.d_model, c.d_ff, c.dropout)
+                                        c.rope_base, c.dropout, c.window)
+        dense = GELUFeedForward if c.activation == "gelu" else TanhGELUFeedForward
+        self.ff = (dense(c.d_model, c.d_ff, c.dropout) if not c.n_experts else           # la mezcla de expertos,
+                   MoEFeedForward(c.d_model, c.n_experts, c.top_k,                       # más abajo
+                                  lambda: dense(c.d_model, c.expert_d_ff, c.dropout)))
         self.dropout = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCacheGQA | None = None, layer: int = 0) -> torch.Tensor:
@@ -130,7 +150,7 @@ class AdvancedGPT(nn.Module):
         self.final_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.apply(_init_gpt)
         for block in self.blocks:                                       # como GPT-2: lo que va a la residual
-            for w in (block.attn.out_proj.weight, block.ff.linear2.weight):
+            for w in [block.attn.out_proj.weight] + [m.linear2.weight for m in block.modules() if hasattr(m, "linear2")]:
                 nn.init.normal_(w, std=0.02 / math.sqrt(2 * c.n_layers))
 
     def forward(self, ids: torch.Tensor, cache: KVCacheGQA | None = None) -> torch.Tensor:
@@ -151,6 +171,11 @@ class AdvancedGPT(nn.Module):
         "Bits totales de `ids` (1-D), para `bits_per_char`: ver `gpt.sequence_bits`."
         return sequence_bits(self, ids, bos_id)
 
+    def aux_loss(self) -> torch.Tensor:
+        "La pérdida de equilibrio de los expertos en la última pasada, media de las capas (0 sin expertos)."
+        losses = [load_balancing_loss(b.ff.router_logits, b.ff.top_k) for b in self.blocks if hasattr(b.ff, "router")]
+        return torch.stack(losses).mean() if losses else torch.zeros(())
+
 # %% ../nbs/09_advances.ipynb #c024
 @torch.no_grad()
 def from_gpt(gpt: GPT) -> AdvancedGPT:
@@ -166,7 +191,7 @@ def from_gpt(gpt: GPT) -> AdvancedGPT:
     model.load_state_dict(state)
     return model.eval()
 
-# %% ../nbs/09_advances.ipynb #c035
+# %% ../nbs/09_advances.ipynb #c039
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     "Atención causal de libro: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
     T = q.shape[-2]
@@ -174,7 +199,7 @@ def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     scores = scores.masked_fill(~causal_mask(T, device=q.device), float("-inf"))
     return scores.softmax(-1) @ v
 
-# %% ../nbs/09_advances.ipynb #c036
+# %% ../nbs/09_advances.ipynb #c040
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int = 128) -> torch.Tensor:
     """Atención causal por bloques con softmax en línea: por fila, el máximo m, la suma l y la salida sin
     normalizar; nunca guarda más de (…, block, block) puntuaciones."""
@@ -195,3 +220,68 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
             m = m_new
         out[..., i:i + block, :] = acc / l
     return out
+
+# %% ../nbs/09_advances.ipynb #c048
+def sliding_window_mask(T: int, S: int | None = None, window: int | None = None, device=None) -> torch.Tensor:
+    "Máscara (T, S): la consulta t (en la posición S − T + t) ve las claves j con 0 ≤ posición − j < window."
+    S = T if S is None else S
+    if T < 1 or S < T: raise ValueError(f"Hace falta 1 ≤ T ≤ S; recibí T = {T}, S = {S}.")
+    if window is None or window < 1: raise ValueError(f"window debe ser ≥ 1; recibí {window}.")
+    distance = torch.arange(S - T, S, device=device)[:, None] - torch.arange(S, device=device)   # consulta − clave
+    return (distance >= 0) & (distance < window)
+
+# %% ../nbs/09_advances.ipynb #c056
+class SwiGLUFeedForward(nn.Module):
+    "La red posición a posición de LLaMA y Mixtral: (SiLU(x·W_gate) ⊙ x·W_up)·W_down, sin sesgos."
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
+        super().__init__()
+        self.gate, self.up = nn.Linear(d_model, d_ff, bias=False), nn.Linear(d_model, d_ff, bias=False)
+        self.down, self.dropout = nn.Linear(d_ff, d_model, bias=False), nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(self.dropout(F.silu(self.gate(x)) * self.up(x)))
+
+# %% ../nbs/09_advances.ipynb #c058
+class MoEFeedForward(nn.Module):
+    "Mezcla de expertos: un enrutador elige, para cada token, `top_k` de las redes y suma sus salidas ponderadas."
+    def __init__(self, d_model: int, n_experts: int, top_k: int, make_expert):
+        super().__init__()
+        if not 1 <= top_k <= n_experts:
+            raise ValueError(f"top_k debe estar entre 1 y n_experts = {n_experts}; recibí {top_k}.")
+        self.top_k, self.router = top_k, nn.Linear(d_model, n_experts, bias=False)
+        self.experts = nn.ModuleList(make_expert() for _ in range(n_experts))
+        self.router_logits = None                                        # (N, E) de la última pasada
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.shape[-1])                              # (N, C): se decide token a token
+        self.router_logits = self.router(tokens)                         # (N, E)
+        weights, chosen = self.router_logits.softmax(-1).topk(self.top_k, dim=-1)   # (N, k)
+        weights = weights / weights.sum(-1, keepdim=True)                # los k elegidos suman 1
+        out = torch.zeros_like(tokens)
+        for e, expert in enumerate(self.experts):                        # cada experto, solo sus tokens
+            rows, slot = (chosen == e).nonzero(as_tuple=True)
+            if len(rows): out.index_add_(0, rows, weights[rows, slot, None] * expert(tokens[rows]))
+        return out.reshape(x.shape)
+
+# %% ../nbs/09_advances.ipynb #c062
+def load_balancing_loss(router_logits: torch.Tensor, top_k: int) -> torch.Tensor:
+    "E · Σᵢ fᵢ·Pᵢ: fᵢ, elecciones del experto i por token; Pᵢ, su probabilidad media. Vale top_k si el reparto es uniforme."
+    probs = router_logits.softmax(-1)                                    # (N, E)
+    chosen = F.one_hot(probs.topk(top_k, dim=-1).indices, probs.shape[-1]).sum(1)   # (N, E): 1 si lo eligió
+    return probs.shape[-1] * (chosen.float().mean(0) * probs.mean(0)).sum()
+
+# %% ../nbs/09_advances.ipynb #c073
+def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "int8 simétrico por fila (canal de salida): w ≈ q · escala, con escala = max|fila| / 127,5 y q en [−128, 127]."
+    scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.5
+    return torch.round(w * (1 / scale)).clamp(-128, 127).to(torch.int8), scale.squeeze(1)   # × 1/escala, como PyTorch
+
+# %% ../nbs/09_advances.ipynb #c079
+def magnitude_masks(weights: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
+    "Poda por magnitud global: máscaras que quitan la fracción `amount` de pesos más pequeños en valor absoluto."
+    if not 0 <= amount < 1: raise ValueError(f"amount es una fracción en [0, 1); recibí {amount}.")
+    magnitudes = torch.cat([w.detach().abs().flatten() for w in weights])
+    k = round(amount * len(magnitudes))
+    if k == 0: return [torch.ones_like(w, dtype=torch.bool) for w in weights]
+    threshold = magnitudes.kthvalue(k).values                           # el k-ésimo más pequeño
+    return [w.detach().abs() > threshold for w in weights]
