@@ -191,7 +191,7 @@ def from_gpt(gpt: GPT) -> AdvancedGPT:
     model.load_state_dict(state)
     return model.eval()
 
-# %% ../nbs/09_advances.ipynb #c039
+# %% ../nbs/09_advances.ipynb #c041
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     "Atención causal de libro: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
     T = q.shape[-2]
@@ -199,7 +199,7 @@ def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     scores = scores.masked_fill(~causal_mask(T, device=q.device), float("-inf"))
     return scores.softmax(-1) @ v
 
-# %% ../nbs/09_advances.ipynb #c040
+# %% ../nbs/09_advances.ipynb #c042
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int = 128) -> torch.Tensor:
     """Atención causal por bloques con softmax en línea: por fila, el máximo m, la suma l y la salida sin
     normalizar; nunca guarda más de (…, block, block) puntuaciones."""
@@ -221,7 +221,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
         out[..., i:i + block, :] = acc / l
     return out
 
-# %% ../nbs/09_advances.ipynb #c048
+# %% ../nbs/09_advances.ipynb #c051
 def sliding_window_mask(T: int, S: int | None = None, window: int | None = None, device=None) -> torch.Tensor:
     "Máscara (T, S): la consulta t (en la posición S − T + t) ve las claves j con 0 ≤ posición − j < window."
     S = T if S is None else S
@@ -230,7 +230,7 @@ def sliding_window_mask(T: int, S: int | None = None, window: int | None = None,
     distance = torch.arange(S - T, S, device=device)[:, None] - torch.arange(S, device=device)   # consulta − clave
     return (distance >= 0) & (distance < window)
 
-# %% ../nbs/09_advances.ipynb #c056
+# %% ../nbs/09_advances.ipynb #c059
 class SwiGLUFeedForward(nn.Module):
     "La red posición a posición de LLaMA y Mixtral: (SiLU(x·W_gate) ⊙ x·W_up)·W_down, sin sesgos."
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
@@ -241,7 +241,7 @@ class SwiGLUFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(self.dropout(F.silu(self.gate(x)) * self.up(x)))
 
-# %% ../nbs/09_advances.ipynb #c058
+# %% ../nbs/09_advances.ipynb #c061
 class MoEFeedForward(nn.Module):
     "Mezcla de expertos: un enrutador elige, para cada token, `top_k` de las redes y suma sus salidas ponderadas."
     def __init__(self, d_model: int, n_experts: int, top_k: int, make_expert):
@@ -263,25 +263,24 @@ class MoEFeedForward(nn.Module):
             if len(rows): out.index_add_(0, rows, weights[rows, slot, None] * expert(tokens[rows]))
         return out.reshape(x.shape)
 
-# %% ../nbs/09_advances.ipynb #c062
+# %% ../nbs/09_advances.ipynb #c065
 def load_balancing_loss(router_logits: torch.Tensor, top_k: int) -> torch.Tensor:
     "E · Σᵢ fᵢ·Pᵢ: fᵢ, elecciones del experto i por token; Pᵢ, su probabilidad media. Vale top_k si el reparto es uniforme."
     probs = router_logits.softmax(-1)                                    # (N, E)
     chosen = F.one_hot(probs.topk(top_k, dim=-1).indices, probs.shape[-1]).sum(1)   # (N, E): 1 si lo eligió
     return probs.shape[-1] * (chosen.float().mean(0) * probs.mean(0)).sum()
 
-# %% ../nbs/09_advances.ipynb #c073
+# %% ../nbs/09_advances.ipynb #c076
 def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "int8 simétrico por fila (canal de salida): w ≈ q · escala, con escala = max|fila| / 127,5 y q en [−128, 127]."
     scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.5
     return torch.round(w * (1 / scale)).clamp(-128, 127).to(torch.int8), scale.squeeze(1)   # × 1/escala, como PyTorch
 
-# %% ../nbs/09_advances.ipynb #c079
+# %% ../nbs/09_advances.ipynb #c082
 def magnitude_masks(weights: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
     "Poda por magnitud global: máscaras que quitan la fracción `amount` de pesos más pequeños en valor absoluto."
     if not 0 <= amount < 1: raise ValueError(f"amount es una fracción en [0, 1); recibí {amount}.")
     magnitudes = torch.cat([w.detach().abs().flatten() for w in weights])
-    k = round(amount * len(magnitudes))
-    if k == 0: return [torch.ones_like(w, dtype=torch.bool) for w in weights]
-    threshold = magnitudes.kthvalue(k).values                           # el k-ésimo más pequeño
-    return [w.detach().abs() > threshold for w in weights]
+    keep = torch.ones_like(magnitudes, dtype=torch.bool)
+    keep[magnitudes.topk(round(amount * len(magnitudes)), largest=False).indices] = False   # los k más pequeños
+    return [mask.view_as(w) for mask, w in zip(keep.split([w.numel() for w in weights]), weights)]
