@@ -25,6 +25,7 @@ notebooks:  ## Para autores: vuelve a ejecutar los cuadernos (todos, o los de NB
 	@bash tools/env.sh
 	.venv/bin/nbdev-export
 	. tools/numerics.sh && PYTHONHASHSEED=0 .venv/bin/python tools/notebooks.py run $(NB)
+	.venv/bin/python tools/exercises.py
 	.venv/bin/nbdev-export
 
 clean:

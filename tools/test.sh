@@ -32,6 +32,7 @@ echo "✓ transformer_course/ coincide con la exportación de nbs/"
 
 echo "== 2/5 Cada cuaderno del índice guarda sus resultados, ejecutado en orden y normalizado"
 $PY tools/notebooks.py check
+$PY tools/exercises.py --check
 
 echo "== 3/5 nbval (los resultados guardados y la tabla comparativa se reproducen) y las pruebas del paquete"
 $PY -m pytest -p no:cacheprovider tests nbs --nbval --nbval-current-env \
