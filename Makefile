@@ -1,8 +1,11 @@
 # Los dos comandos del curso (ver README.md). Cada uno crea su entorno en .venv si no existe.
-.PHONY: web test test-robust bench notebooks clean
+.PHONY: web pdf test test-robust bench notebooks clean
 
 web:        ## Construye la web del curso en _build/html
 	@bash tools/web.sh
+
+pdf:        ## La versión imprimible: _build/curso.pdf (el libro en una página, impreso por Chromium)
+	@bash tools/pdf.sh
 
 test:       ## Ejecuta todas las comprobaciones
 	@bash tools/test.sh

@@ -50,8 +50,13 @@ def check_page(page, base: str, rel: str, failures: list) -> None:
     images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])")
     failures += [f"{rel}: la imagen {src} no carga." for src, ok in images if not ok]
     failures += [f"{rel}: pide un recurso fuera de la web: {url}" for url in outside]
+    # Una tabla de resultados (Markdown en la salida de una celda) ha de verse como tabla, no como texto con barras.
+    raw_tables = page.eval_on_selector_all(".cell_output p", "els => els.filter(e => /\\|\\s*:?[-–—]+:?\\s*\\|\\s*:?[-–—]+:?\\s*\\|/.test(e.innerText)).length")
+    if raw_tables: failures.append(f"{rel}: {raw_tables} salidas con una tabla en Markdown que se ve como texto.")
+    tables = page.eval_on_selector_all(".cell_output table", "els => els.length")
     failures += [f"{rel}: falla la petición de {url}" for url in broken]
-    print(f"  {rel}: {math} fórmulas ({typeset} compuestas), {len(images)} imágenes, {len(outside)} peticiones externas")
+    print(f"  {rel}: {math} fórmulas ({typeset} compuestas), {len(images)} imágenes, {tables} tablas de resultados, "
+          f"{len(outside)} peticiones externas")
 
 
 def main(site: Path) -> int:
@@ -90,7 +95,7 @@ def main(site: Path) -> int:
         browser.close()
     server.shutdown()
     for f in failures: print("✗", f)
-    if not failures: print(f"✓ La web se ve bien en Chromium: {len(pages)} páginas, fórmulas, imágenes y búsqueda, sin conexión.")
+    if not failures: print(f"✓ La web se ve bien en Chromium: {len(pages)} páginas, fórmulas, imágenes, tablas y búsqueda, sin conexión.")
     return 1 if failures else 0
 
 
