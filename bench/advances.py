@@ -4,7 +4,8 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/advances.py [--parts ca
 
 - cache: «MQA divide la caché KV por n_heads»: bytes de `KVCacheGQA` con 8 cabezas y 8, 2 y 1 grupos.
 - decode: «con menos grupos, generar con contextos largos es más rápido»: ms por paso de generación (4 capas,
-  d_model 512, 8 cabezas, 8 secuencias, caché llena hasta 1008 de 1024) con MHA, GQA-2 y MQA; y la atención de un
+  d_model 512, 8 cabezas, 16 secuencias, caché llena hasta 1008 de 1024) con MHA, GQA-2 y MQA, medidos como en el
+  capítulo (`decode_step`: por turnos, el mínimo de 11 rondas); y la atención de un
   token sola, leyendo las claves por grupos (la rama `T == 1` del curso) o copiándolas con `repeat_interleave`.
 - attention: «SDPA y la atención por bloques no guardan la matriz T × T»: tiempo y memoria extra (VmHWM de un proceso
   nuevo) de la atención de libro, por bloques y `F.scaled_dot_product_attention`, 8 cabezas de 64, T de 512 a 4096.
@@ -22,10 +23,8 @@ Sale con código 1 si alguna afirmación no se cumple.
 """
 import argparse
 import io
-import json
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -33,11 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_course.advances import AdvancedGPT, AdvancedGPTConfig, KVCacheGQA
-from transformer_course.core import atomic_write, set_seed, time_call
+from transformer_course.advances import AdvancedGPT, AdvancedGPTConfig, KVCacheGQA, decode_step
+from transformer_course.core import set_seed, time_call
 from transformer_course.data import load_splits
 from transformer_course.tokenization import CharTokenizer
 from transformer_course.training import bits_per_char, lm_loss, random_windows, train
+
+from _parts import run_parts
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_advances.json"
 RECIPE = dict(lr=6e-3, weight_decay=0.1)                  # la receta del capítulo 9 (y del 8)
@@ -70,17 +71,9 @@ def cache() -> dict:
 
 
 def decode() -> dict:
-    steps = {}
-    for name, groups in (("MHA", 8), ("GQA-2", 2), ("MQA", 1)):
-        config = AdvancedGPTConfig(vocab_size=256, context_len=1024, d_model=512, n_heads=8, n_layers=4,
-                                   positional="rope", n_kv_heads=groups)
-        model, cache = AdvancedGPT(config).eval(), KVCacheGQA(config, batch_size=8)
-        cache.k.normal_(), cache.v.normal_()
-        token = torch.randint(0, 256, (8, 1))
-        def step():
-            cache.length = 1008
-            with torch.no_grad(): model(token, cache)
-        steps[name] = round(1e3 * time_call(step, repeats=11)["seconds"], 2)
+    configs = {name: AdvancedGPTConfig(vocab_size=256, context_len=1024, d_model=512, n_heads=8, n_layers=4,
+                                       positional="rope", n_kv_heads=groups) for name, groups in (("MHA", 8), ("GQA-2", 2), ("MQA", 1))}
+    steps = {name: round(1e3 * r["seconds"], 2) for name, r in decode_step(configs, batch_size=16, filled=1008, rounds=11).items()}
     attention = {}
     q = torch.randn(8, 8, 1, 64)
     for groups in (8, 1):
@@ -90,7 +83,7 @@ def decode() -> dict:
         attention["MHA (8 grupos)" if groups == 8 else "MQA (1 grupo)"] = {"por grupos_ms": round(1e3 * time_call(grouped, repeats=21)["seconds"], 3),
                                          "copiando_ms": round(1e3 * time_call(copied, repeats=21)["seconds"], 3)}
     speedup = steps["MHA"] / steps["MQA"]
-    print(f"generar (ms por paso de 8 tokens): {steps} → MQA ×{speedup:.2f} más rápido que MHA; atención de un token: {attention}")
+    print(f"generar (ms por paso de 16 tokens): {steps} → MQA ×{speedup:.2f} más rápido que MHA; atención de un token: {attention}")
     return {"ms_por_paso": steps, "mqa_aceleracion": round(speedup, 2), "atencion_un_token": attention, "ok": speedup > 1.3}
 
 
@@ -195,20 +188,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default=",".join(PARTS))
     args = parser.parse_args()
-    results = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
-    results["maquina"] = {"hilos": torch.get_num_threads(), "torch": torch.__version__}
-    ok = True
-    for part in args.parts.split(","):
-        if part not in PARTS:
-            print(f"Parte desconocida: {part!r}; las partes son {', '.join(PARTS)}.", file=sys.stderr)
-            return 2
-        start = time.perf_counter()
-        results[part] = r = PARTS[part]()
-        ok &= r["ok"]
-        results.setdefault("segundos", {})[part] = round(time.perf_counter() - start)
-        with atomic_write(OUT, "w") as f: f.write(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
-    print(f"Guardado en {OUT}. Afirmaciones {'cumplidas' if ok else 'NO cumplidas'}.")
-    return 0 if ok else 1
+    run = lambda part: (lambda: (part, r := PARTS[part](), r["ok"]))
+    return run_parts(OUT, {part: run(part) for part in PARTS}, args.parts)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Todo se guarda (nunca pesos) en nbs/bench_gpt.json; cada parte actualiza solo lo
 objetivo no se cumple.
 """
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -27,12 +26,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from transformer_course.core import atomic_write, set_seed
+from transformer_course.core import set_seed
 from transformer_course.data import load_splits
 from transformer_course.gpt import GPT, GPTConfig, generate, n_params_formula, to_hf, train_flops_per_token
 from transformer_course.rnn import CharLM
 from transformer_course.tokenization import BPETokenizer, CharTokenizer
 from transformer_course.training import bits_per_char, param_groups, random_windows, train
+
+from _parts import run_parts
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_gpt.json"
 # la forma de los GPT del capítulo (y de la receta de nanoGPT para CPU)
@@ -161,31 +162,24 @@ def main() -> int:
     parser.add_argument("--parts", default="speed,cache,quality")
     parser.add_argument("--minutes", type=float, default=8.0, help="minutos de entrenamiento de cada modelo")
     args = parser.parse_args()
-    results = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
-    results["maquina"] = {"hilos": torch.get_num_threads(), "torch": torch.__version__}
-    ok = True
-    for part in args.parts.split(","):
-        start = time.perf_counter()
-        if part == "speed":
-            results["velocidad"] = r = speed(load_splits("quijote").train)
-            print(f"entrenamiento: nuestro {r['tokens_s']['nuestro']} tokens/s, transformers {r['tokens_s']['transformers']}"
-                  f" → ×{r['cociente']} (×{r['cociente_eager']} frente a la atención eager); {r['gflops_nuestro']} GFLOP/s = {r['fraccion_pico']:.0%} del pico ({r['pico_matmul_gflops']})")
-            ok &= r["cociente"] >= 1.15
-        elif part == "cache":
-            results["cache"] = r = cache()
-            last = r["filas"][-1]
-            ok &= all(f["iguales"] for f in r["filas"]) and last["aceleracion"] >= 5 and last["frente_hf_con_cache"] >= 1
-        elif part == "quality":
-            results["calidad"] = r = quality(args.minutes)
-            print(f"tras {args.minutes} min: LSTM {r['lstm_final']}, mejor GPT {r['mejor_gpt']}")
-            ok &= r["mejor_gpt"]["bpc"] < r["lstm_final"]
-        else:
-            print(f"Parte desconocida: {part!r}; las partes son speed, cache y quality.", file=sys.stderr)
-            return 2
-        results.setdefault("segundos", {})[part] = round(time.perf_counter() - start)
-        with atomic_write(OUT, "w") as f: f.write(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
-    print(f"Guardado en {OUT}. Objetivos {'cumplidos' if ok else 'NO cumplidos'}.")
-    return 0 if ok else 1
+
+    def speed_part():
+        r = speed(load_splits("quijote").train)
+        print(f"entrenamiento: nuestro {r['tokens_s']['nuestro']} tokens/s, transformers {r['tokens_s']['transformers']}"
+              f" → ×{r['cociente']} (×{r['cociente_eager']} frente a la atención eager); {r['gflops_nuestro']} GFLOP/s = {r['fraccion_pico']:.0%} del pico ({r['pico_matmul_gflops']})")
+        return "velocidad", r, r["cociente"] >= 1.15
+
+    def cache_part():
+        r = cache()
+        last = r["filas"][-1]
+        return "cache", r, all(f["iguales"] for f in r["filas"]) and last["aceleracion"] >= 5 and last["frente_hf_con_cache"] >= 1
+
+    def quality_part():
+        r = quality(args.minutes)
+        print(f"tras {args.minutes} min: LSTM {r['lstm_final']}, mejor GPT {r['mejor_gpt']}")
+        return "calidad", r, r["mejor_gpt"]["bpc"] < r["lstm_final"]
+
+    return run_parts(OUT, {"speed": speed_part, "cache": cache_part, "quality": quality_part}, args.parts)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from torch.nn.utils import prune
 
 from transformer_course.advances import (AdvancedGPT, AdvancedGPTConfig, CausalSelfAttention, KVCacheGQA,
                                          MoEFeedForward, SwiGLUFeedForward, apply_rope, apply_rope_complex,
-                                         blockwise_attention, from_gpt, load_balancing_loss, magnitude_masks,
+                                         blockwise_attention, decode_step, from_gpt, load_balancing_loss, magnitude_masks,
                                          naive_attention, quantize_int8, rope_angles, sliding_window_mask)
 from transformer_course.attention import causal_mask
 from transformer_course.gpt import GPT, GPTConfig
@@ -178,3 +178,13 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="top_k"): MoEFeedForward(8, 2, 0, lambda: SwiGLUFeedForward(8, 8))
     with pytest.raises(ValueError, match="amount"): magnitude_masks([torch.randn(3, 3)], 1.0)
     with pytest.raises(ValueError, match="context_len"): small(0)(torch.zeros(1, 25, dtype=torch.long))
+
+
+def test_decode_step_measures_each_model_with_its_own_cache():
+    "Cada configuración, con su caché (MQA: n_heads veces menos bytes), su vocabulario y su contexto."
+    configs = {"MHA": AdvancedGPTConfig(vocab_size=50, context_len=40, d_model=32, n_heads=4, n_layers=2, n_kv_heads=4),
+               "MQA": AdvancedGPTConfig(vocab_size=7, context_len=24, d_model=32, n_heads=4, n_layers=2, n_kv_heads=1)}
+    measured = decode_step(configs, batch_size=3, rounds=2)
+    assert measured["MHA"]["cache_bytes"] == 4 * measured["MQA"]["cache_bytes"] * 40 // 24
+    assert measured["MHA"]["cache_bytes"] == KVCacheGQA(configs["MHA"], batch_size=3).nbytes
+    assert all(r["seconds"] > 0 for r in measured.values())

@@ -11,16 +11,17 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from .attention import causal_mask
+from .attention import causal_mask, scaled_dot_product_attention
 from .bert import GELUFeedForward
-from .core import check_ids
+from .core import check_ids, time_call
 from .gpt import GPT, GPTConfig, TanhGELUFeedForward, _init_gpt, kv_cache_bytes, sequence_bits
 from .transformer import LearnedPositionalEncoding
 
 # %% auto #0
 __all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'KVCacheGQA', 'CausalSelfAttention', 'AdvancedGPTConfig',
-           'AdvancedBlock', 'AdvancedGPT', 'from_gpt', 'naive_attention', 'blockwise_attention', 'sliding_window_mask',
-           'SwiGLUFeedForward', 'MoEFeedForward', 'load_balancing_loss', 'quantize_int8', 'magnitude_masks']
+           'AdvancedBlock', 'AdvancedGPT', 'from_gpt', 'decode_step', 'naive_attention', 'blockwise_attention',
+           'sliding_window_mask', 'SwiGLUFeedForward', 'MoEFeedForward', 'load_balancing_loss', 'quantize_int8',
+           'magnitude_masks']
 
 # %% ../nbs/09_advances.ipynb #c006
 def rope_angles(d_head: int, n_positions: int, base: float = 10_000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,15 +192,32 @@ def from_gpt(gpt: GPT) -> AdvancedGPT:
     model.load_state_dict(state)
     return model.eval()
 
-# %% ../nbs/09_advances.ipynb #c041
-def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    "Atención causal de libro: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
-    T = q.shape[-2]
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])                          # (…, T, T)
-    scores = scores.masked_fill(~causal_mask(T, device=q.device), float("-inf"))
-    return scores.softmax(-1) @ v
+# %% ../nbs/09_advances.ipynb #c029
+def decode_step(configs: dict, batch_size: int = 16, filled: int | None = None, rounds: int = 7) -> dict:
+    """Segundos de un paso de generación (un token nuevo por secuencia, caché llena hasta `filled`; por defecto, 16
+    posiciones antes del final) y bytes de la caché de un AdvancedGPT con pesos y caché al azar por configuración:
+    el mínimo de `rounds` rondas, con los modelos medidos por turnos para que el ruido de la máquina les toque a todos."""
+    setups = {}
+    for name, config in configs.items():
+        cache = KVCacheGQA(config, batch_size=batch_size)
+        cache.k.normal_(), cache.v.normal_()
+        token = torch.randint(0, config.vocab_size, (batch_size, 1))
+        setups[name] = (AdvancedGPT(config).eval(), cache, token, config.context_len - 16 if filled is None else filled)
+    def step(model, cache, token, position):                       # siempre el mismo paso
+        cache.length = position
+        with torch.no_grad(): model(token, cache)
+    times = {name: [] for name in setups}
+    for _ in range(rounds):
+        for name, setup in setups.items():
+            times[name].append(time_call(lambda: step(*setup), repeats=1)["seconds"])
+    return {name: {"seconds": min(times[name]), "cache_bytes": setups[name][1].nbytes} for name in setups}
 
 # %% ../nbs/09_advances.ipynb #c042
+def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    "Atención causal de libro, la del capítulo 5: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
+    return scaled_dot_product_attention(q, k, v, causal_mask(q.shape[-2], device=q.device))[0]
+
+# %% ../nbs/09_advances.ipynb #c043
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int = 128) -> torch.Tensor:
     """Atención causal por bloques con softmax en línea: por fila, el máximo m, la suma l y la salida sin
     normalizar; nunca guarda más de (…, block, block) puntuaciones."""
@@ -221,7 +239,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
         out[..., i:i + block, :] = acc / l
     return out
 
-# %% ../nbs/09_advances.ipynb #c051
+# %% ../nbs/09_advances.ipynb #c052
 def sliding_window_mask(T: int, S: int | None = None, window: int | None = None, device=None) -> torch.Tensor:
     "Máscara (T, S): la consulta t (en la posición S − T + t) ve las claves j con 0 ≤ posición − j < window."
     S = T if S is None else S
@@ -230,7 +248,7 @@ def sliding_window_mask(T: int, S: int | None = None, window: int | None = None,
     distance = torch.arange(S - T, S, device=device)[:, None] - torch.arange(S, device=device)   # consulta − clave
     return (distance >= 0) & (distance < window)
 
-# %% ../nbs/09_advances.ipynb #c059
+# %% ../nbs/09_advances.ipynb #c060
 class SwiGLUFeedForward(nn.Module):
     "La red posición a posición de LLaMA y Mixtral: (SiLU(x·W_gate) ⊙ x·W_up)·W_down, sin sesgos."
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
@@ -241,7 +259,7 @@ class SwiGLUFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(self.dropout(F.silu(self.gate(x)) * self.up(x)))
 
-# %% ../nbs/09_advances.ipynb #c061
+# %% ../nbs/09_advances.ipynb #c062
 class MoEFeedForward(nn.Module):
     "Mezcla de expertos: un enrutador elige, para cada token, `top_k` de las redes y suma sus salidas ponderadas."
     def __init__(self, d_model: int, n_experts: int, top_k: int, make_expert):
@@ -263,20 +281,20 @@ class MoEFeedForward(nn.Module):
             if len(rows): out.index_add_(0, rows, weights[rows, slot, None] * expert(tokens[rows]))
         return out.reshape(x.shape)
 
-# %% ../nbs/09_advances.ipynb #c065
+# %% ../nbs/09_advances.ipynb #c066
 def load_balancing_loss(router_logits: torch.Tensor, top_k: int) -> torch.Tensor:
     "E · Σᵢ fᵢ·Pᵢ: fᵢ, elecciones del experto i por token; Pᵢ, su probabilidad media. Vale top_k si el reparto es uniforme."
     probs = router_logits.softmax(-1)                                    # (N, E)
     chosen = F.one_hot(probs.topk(top_k, dim=-1).indices, probs.shape[-1]).sum(1)   # (N, E): 1 si lo eligió
     return probs.shape[-1] * (chosen.float().mean(0) * probs.mean(0)).sum()
 
-# %% ../nbs/09_advances.ipynb #c076
+# %% ../nbs/09_advances.ipynb #c077
 def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "int8 simétrico por fila (canal de salida): w ≈ q · escala, con escala = max|fila| / 127,5 y q en [−128, 127]."
     scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.5
     return torch.round(w * (1 / scale)).clamp(-128, 127).to(torch.int8), scale.squeeze(1)   # × 1/escala, como PyTorch
 
-# %% ../nbs/09_advances.ipynb #c082
+# %% ../nbs/09_advances.ipynb #c083
 def magnitude_masks(weights: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
     "Poda por magnitud global: máscaras que quitan la fracción `amount` de pesos más pequeños en valor absoluto."
     if not 0 <= amount < 1: raise ValueError(f"amount es una fracción en [0, 1); recibí {amount}.")

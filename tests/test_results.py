@@ -1,0 +1,48 @@
+"""La tabla comparativa fuera del repositorio (Colab): un capítulo empieza por la tabla del repositorio,
+para que sus comparaciones con los capítulos anteriores funcionen; sin conexión, avisa y empieza vacía."""
+import functools
+import http.server
+import json
+import threading
+
+import pytest
+
+import transformer_course.core as core
+from transformer_course.core import RESULTS_FILE, record_results
+
+EARLIER = {"2. n-gramas": [{"bpc": 2.0, "capítulo": "2. n-gramas", "modelo": "5-grama"}]}
+
+
+@pytest.fixture
+def repository(tmp_path, monkeypatch):
+    "Un servidor local con la carpeta nbs/ del «repositorio», y el cuaderno en otra carpeta vacía."
+    served, notebook = tmp_path/"nbs", tmp_path/"colab"
+    served.mkdir(); notebook.mkdir()
+    (served/RESULTS_FILE).write_text(json.dumps(EARLIER), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(core, "BENCH_URL", f"http://127.0.0.1:{httpd.server_address[1]}/")
+    monkeypatch.chdir(notebook)
+    yield notebook
+    httpd.shutdown()
+
+
+def test_un_capitulo_fuera_del_repositorio_empieza_por_su_tabla(repository):
+    table = record_results("4. Redes recurrentes", [{"modelo": "LSTM", "bpc": 1.9}])
+    assert [row["modelo"] for row in table] == ["5-grama", "LSTM"]
+    saved = json.loads((repository/RESULTS_FILE).read_text(encoding="utf-8"))
+    assert set(saved) == {"2. n-gramas", "4. Redes recurrentes"}
+
+
+def test_sin_conexion_avisa_y_empieza_vacia(repository, monkeypatch):
+    monkeypatch.setattr(core, "BENCH_URL", "http://127.0.0.1:9/")     # nada escucha en el puerto 9
+    with pytest.warns(UserWarning, match="empieza vacía"):
+        table = record_results("4. Redes recurrentes", [{"modelo": "LSTM", "bpc": 1.9}])
+    assert [row["modelo"] for row in table] == ["LSTM"]
+
+
+def test_una_ruta_explicita_no_mira_el_repositorio(repository, tmp_path):
+    table = record_results("4. Redes recurrentes", [{"modelo": "LSTM", "bpc": 1.9}], tmp_path/"propia.json")
+    assert [row["modelo"] for row in table] == ["LSTM"]
