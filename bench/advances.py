@@ -188,8 +188,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default=",".join(PARTS))
     args = parser.parse_args()
-    run = lambda part: (lambda: (part, r := PARTS[part](), r["ok"]))
-    return run_parts(OUT, {part: run(part) for part in PARTS}, args.parts)
+    def checked(part):                                  # cada parte dice en su resultado si se cumple ("ok")
+        def run():
+            result = PARTS[part]()
+            return part, result, result["ok"]
+        return run
+    return run_parts(OUT, {part: checked(part) for part in PARTS}, args.parts)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,9 @@
 """El camino de descarga de `transformer_course.data`, contra un servidor HTTP local en 127.0.0.1."""
 import contextlib
 import dataclasses
-import functools
 import hashlib
-import http.server
 import io
 import re
-import threading
 import urllib.parse
 import warnings
 import zipfile
@@ -20,6 +17,8 @@ from transformer_course.data import (DATASETS, MISSPELLINGS_COLUMNS, ChecksumErr
                                      load_pairs, load_table, load_text, misspellings_from_wikitext, split,
                                      split_text)
 
+from serving import Server
+
 
 @pytest.fixture(autouse=True)
 def local_only(monkeypatch):
@@ -29,33 +28,6 @@ def local_only(monkeypatch):
         assert urllib.parse.urlsplit(url).hostname == "127.0.0.1", f"una prueba intentó descargar {url}"
         return download(url, *args, **kwargs)
     monkeypatch.setattr(data, "_download", guarded)
-
-
-class Server:
-    "Un servidor HTTP en 127.0.0.1 que sirve una carpeta y cuenta las peticiones."
-    def __init__(self, folder, truncate=None):
-        self.requests = []
-        owner = self
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args): pass
-            def do_GET(self):
-                owner.requests.append(self.path)
-                if truncate and self.path.endswith(truncate):  # anuncia el archivo entero y corta a la mitad
-                    body = (folder/truncate).read_bytes()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body[:len(body) // 2])
-                    self.close_connection = True
-                    return
-                super().do_GET()
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

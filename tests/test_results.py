@@ -1,14 +1,13 @@
 """La tabla comparativa fuera del repositorio (Colab): un capítulo empieza por la tabla del repositorio,
 para que sus comparaciones con los capítulos anteriores funcionen; sin conexión, avisa y empieza vacía."""
-import functools
-import http.server
 import json
-import threading
 
 import pytest
 
 import transformer_course.core as core
 from transformer_course.core import RESULTS_FILE, record_results
+
+from serving import Server
 
 EARLIER = {"2. n-gramas": [{"bpc": 2.0, "capítulo": "2. n-gramas", "modelo": "5-grama"}]}
 
@@ -19,14 +18,11 @@ def repository(tmp_path, monkeypatch):
     served, notebook = tmp_path/"nbs", tmp_path/"colab"
     served.mkdir(); notebook.mkdir()
     (served/RESULTS_FILE).write_text(json.dumps(EARLIER), encoding="utf-8")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setattr(core, "BENCH_URL", f"http://127.0.0.1:{httpd.server_address[1]}/")
+    server = Server(served)
+    monkeypatch.setattr(core, "BENCH_URL", f"{server.url}/")
     monkeypatch.chdir(notebook)
     yield notebook
-    httpd.shutdown()
+    server.close()
 
 
 def test_un_capitulo_fuera_del_repositorio_empieza_por_su_tabla(repository):

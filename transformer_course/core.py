@@ -171,7 +171,7 @@ def record_task(task: str, rows: list[dict], path=TASKS_FILE, rtol: float = 1e-3
     return _record(path, task, rows, rtol)[task]
 
 RESULT_COLUMNS = {"bpc": "bpc en prueba", "bpc_niebla": "bpc en *Niebla*", "parámetros": "parámetros",
-           "segundos": "segundos de entrenamiento"}
+                  "segundos": "segundos de entrenamiento"}
 
 def comparison_table(rows: list[dict], columns=("bpc",)) -> str:
     "La tabla comparativa en Markdown, de mejor a peor bpc, con las `columns` de `RESULT_COLUMNS` (— si falta)."
