@@ -2,7 +2,7 @@
 
 Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/advances.py [--parts cache,decode,attention,quant,moe,scaling]
 
-- cache: «MQA divide la caché KV por n_heads»: bytes de `KVCacheGQA` con 8 cabezas y 8, 2 y 1 grupos.
+- cache: «MQA divide la caché KV por n_heads»: bytes de `KVCache` con 8 cabezas y 8, 2 y 1 grupos.
 - decode: «con menos grupos, generar con contextos largos es más rápido»: ms por paso de generación (4 capas,
   d_model 512, 8 cabezas, 16 secuencias, caché llena hasta 1008 de 1024) con MHA, GQA-2 y MQA, medidos como en el
   capítulo (`decode_step`: por turnos, el mínimo de 11 rondas); y la atención de un
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_course.advances import AdvancedGPT, AdvancedGPTConfig, KVCacheGQA, decode_step
+from transformer_course.advances import AdvancedGPT, AdvancedGPTConfig, KVCache, decode_step
 from transformer_course.core import set_seed, time_call
 from transformer_course.data import load_splits
 from transformer_course.tokenization import CharTokenizer
@@ -64,7 +64,7 @@ def cache() -> dict:
     sizes = {}
     for groups in (8, 2, 1):
         config = AdvancedGPTConfig(vocab_size=256, context_len=1024, d_model=512, n_heads=8, n_layers=4, n_kv_heads=groups)
-        sizes[groups] = KVCacheGQA(config, batch_size=8).nbytes
+        sizes[groups] = KVCache(config, batch_size=8).nbytes
     ratio = sizes[8] / sizes[1]
     print(f"caché KV: MHA {sizes[8] / 1e6:.1f} MB, GQA-2 {sizes[2] / 1e6:.1f} MB, MQA {sizes[1] / 1e6:.1f} MB → ×{ratio:.1f} (n_heads = 8)")
     return {"bytes_por_grupos": sizes, "mha_entre_mqa": ratio, "ok": ratio == 8}

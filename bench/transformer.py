@@ -29,8 +29,8 @@ import torch
 from transformer_course.core import atomic_write, set_seed
 from transformer_course.data import load_splits
 from transformer_course.tokenization import BPETokenizer
-from transformer_course.training import train
-from transformer_course.transformer import (TorchTransformer, TransformerConfig, Translator, make_batches,
+from transformer_course.training import random_batch, train
+from transformer_course.transformer import (TRANSLATOR_RECIPE, TorchTransformer, TransformerConfig, Translator, make_batches,
                                             transformer_from_torch, translation_loss)
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_transformer.json"
@@ -38,7 +38,7 @@ OUT = Path(__file__).parents[1] / "nbs" / "bench_transformer.json"
 
 def data():
     train_pairs, validation_pairs, test_pairs = load_splits("tatoeba-spa-eng")
-    tok = BPETokenizer.train([p.es for p in train_pairs] + [p.en for p in train_pairs], 8000)
+    tok = BPETokenizer.train([p.es for p in train_pairs] + [p.en for p in train_pairs], TRANSLATOR_RECIPE.vocab_size)
     encoded = [(tok.encode(p.es), tok.encode(p.en)) for p in train_pairs]
     return train_pairs, validation_pairs, test_pairs, tok, encoded
 
@@ -48,9 +48,8 @@ def recipe_run(ours: bool, tok, batches, steps: int):
     set_seed(0)
     theirs = TorchTransformer(TransformerConfig(tok.vocab_size, tok.vocab_size, pad_id=tok.pad_id))
     model = transformer_from_torch(theirs) if ours else theirs   # el mismo punto de partida
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.98), eps=1e-9)
-    h = train(model, lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))], steps,
-              schedule="inverse_sqrt", warmup=100, loss_fn=translation_loss, optimizer=optimizer, progress=False)
+    h = train(model, random_batch(batches), steps, loss_fn=translation_loss, progress=False,
+              **TRANSLATOR_RECIPE.options())
     return model, h
 
 
@@ -143,7 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     train_pairs, validation_pairs, test_pairs, tok, encoded = data()
-    batches = make_batches(encoded, 1000, tok.pad_id, tok.bos_id, tok.eos_id)   # los lotes de la receta
+    batches = make_batches(encoded, TRANSLATOR_RECIPE.batch_size, tok.pad_id, tok.bos_id, tok.eos_id)   # los de la receta
     ratio = training_speed(tok, encoded, batches)
     ok = ratio >= 1.0
     if args.no_long:

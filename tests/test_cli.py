@@ -178,3 +178,25 @@ def test_ddp_two_processes(texts, tmp_path, capsys):
     capsys.readouterr()
     assert cli(*common, "--out", tmp_path/"ddp") == 2
     assert "con 2 proceso(s) y ahora hay 1" in capsys.readouterr().err
+
+
+def test_defaults_are_the_chapters_recipes(tmp_path):
+    "Lo que entrena la orden sin opciones es la receta de cada capítulo, tomada de su módulo (el registro KINDS)."
+    from transformer_course.bert import BERT_RECIPE
+    from transformer_course.cli import KINDS, RECIPE_OPTIONS, resolve_spec
+    from transformer_course.gpt import GPT_BPE_RECIPE, GPT_RECIPE
+    from transformer_course.rnn import LSTM_RECIPE
+    from transformer_course.transformer import TRANSLATOR_RECIPE
+    data = tmp_path/"datos.txt"
+    data.write_text("Un texto cualquiera.\n", encoding="utf-8")
+    expected = {("gpt", "char"): GPT_RECIPE, ("gpt", "bpe"): GPT_BPE_RECIPE, ("lstm", "char"): LSTM_RECIPE,
+                ("bert", "bpe"): BERT_RECIPE, ("translator", "bpe"): TRANSLATOR_RECIPE}
+    assert {(k, t) for k, kind in KINDS.items() for t in kind.recipes} == set(expected)
+    for (kind, tokenizer), recipe in expected.items():
+        for options in ({}, {"tokenizer": tokenizer}):
+            if options == {} and tokenizer != next(iter(KINDS[kind].recipes)): continue
+            spec = resolve_spec(kind, data, tmp_path/f"{kind}-{tokenizer}-{len(options)}", options)
+            assert spec.config == recipe.config
+            assert {f: getattr(spec, f) for f in RECIPE_OPTIONS} == {f: getattr(recipe, f) for f in RECIPE_OPTIONS}
+    spec = resolve_spec("lstm", data, tmp_path/"lstm-bpe", {"tokenizer": "bpe", "lr": 0.5})   # otra variante: la receta
+    assert (spec.tokenizer, spec.vocab_size, spec.lr, spec.window) == ("bpe", 1000, 0.5, LSTM_RECIPE.window)

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from transformer_course.attention import causal_mask
+from transformer_course.attention import MultiHeadAttention, causal_mask
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import save_checkpoint
-from transformer_course.transformer import (DecoderLayer, EncoderLayer, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
+from transformer_course.transformer import (DecoderLayer, EncoderLayer, FeedForward, LayerNorm, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
                                             TransformerConfig, Translator, beam_search, copy_weights_from_torch_layer,
                                             greedy_decode, make_batches, transformer_from_torch, translation_loss)
 
@@ -24,8 +24,9 @@ def test_layers_equal_torch_with_copied_weights(B, S, T, heads, norm_first, seed
     d, f = 8, 16
     kw = dict(dropout=0.0, batch_first=True, norm_first=norm_first, dtype=torch.float64)
     t_enc, t_dec = nn.TransformerEncoderLayer(d, heads, f, **kw), nn.TransformerDecoderLayer(d, heads, f, **kw)
-    enc = copy_weights_from_torch_layer(EncoderLayer(d, heads, f, 0.0, norm_first).double(), t_enc)
-    dec = copy_weights_from_torch_layer(DecoderLayer(d, heads, f, 0.0, norm_first).double(), t_dec)
+    mha, ff = lambda: MultiHeadAttention(d, heads), lambda: FeedForward(d, f)
+    enc = copy_weights_from_torch_layer(EncoderLayer(d, mha(), ff(), 0.0, norm_first).double(), t_enc)
+    dec = copy_weights_from_torch_layer(DecoderLayer(d, mha(), mha(), ff(), 0.0, norm_first).double(), t_dec)
     lengths = torch.randint(1, S + 1, (B,))
     real = torch.arange(S) < lengths[:, None]                            # al menos una posición real por frase
     x, y = torch.randn(B, S, d, dtype=torch.float64), torch.randn(B, T, d, dtype=torch.float64)
@@ -39,13 +40,45 @@ def test_layers_equal_torch_with_copied_weights(B, S, T, heads, norm_first, seed
     torch.testing.assert_close(enc.self_attn.v_proj.weight.grad, t_enc.self_attn.in_proj_weight.grad[2 * d:])
 
 
+def _layer(norm_first: bool = True) -> EncoderLayer:
+    return EncoderLayer(8, MultiHeadAttention(8, 2), FeedForward(8, 16), 0.0, norm_first)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), C=st.integers(1, 12),
+       eps=st.sampled_from([1e-5, 1e-12]), seed=st.integers(0, 10_000))
+def test_layer_norm_equals_torch(shape, C, eps, seed):
+    "La LayerNorm del curso (la fórmula y el módulo) = nn.LayerNorm, en valores y gradientes."
+    from transformer_course.transformer import layer_norm
+    torch.manual_seed(seed)
+    x = torch.randn(*shape, C, dtype=torch.float64, requires_grad=True)
+    ours, theirs = LayerNorm(C, eps).double(), nn.LayerNorm(C, eps=eps).double()
+    with torch.no_grad(): ours.weight.normal_(), ours.bias.normal_()
+    theirs.load_state_dict(ours.state_dict())
+    ref = theirs(x)
+    for out in (ours(x), layer_norm(x, ours.weight, ours.bias, eps)):
+        torch.testing.assert_close(out, ref)
+        g_ours = torch.autograd.grad(out.sin().sum(), (x, ours.weight, ours.bias))
+        g_ref = torch.autograd.grad(ref.sin().sum(), (x, theirs.weight, theirs.bias), retain_graph=True)
+        for a, b in zip(g_ours, g_ref): torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="componentes"): ours(torch.zeros(2, C + 1, dtype=torch.float64))
+
+
+def test_feed_forward_activations():
+    x = torch.randn(2, 3, 8)
+    for name, f in (("relu", F.relu), ("gelu", F.gelu), ("gelu_tanh", lambda t: F.gelu(t, approximate="tanh"))):
+        ff = FeedForward(8, 16, activation=name)
+        torch.testing.assert_close(ff(x), ff.linear2(f(ff.linear1(x))))
+    with pytest.raises(ValueError, match="activation"): FeedForward(8, 16, activation="swish")
+
+
 def test_copy_weights_rejects_other_layers():
     with pytest.raises(TypeError, match="TransformerEncoderLayer"):
-        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16), nn.TransformerDecoderLayer(8, 2, 16))
+        copy_weights_from_torch_layer(_layer(), nn.TransformerDecoderLayer(8, 2, 16))
     with pytest.raises(ValueError, match="norm_first"):
-        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16, norm_first=True), nn.TransformerEncoderLayer(8, 2, 16))
+        copy_weights_from_torch_layer(_layer(norm_first=True), nn.TransformerEncoderLayer(8, 2, 16))
     with pytest.raises(ValueError, match="ReLU"):
-        copy_weights_from_torch_layer(EncoderLayer(8, 2, 16, norm_first=False),
+        copy_weights_from_torch_layer(_layer(norm_first=False),
                                       nn.TransformerEncoderLayer(8, 2, 16, activation="gelu"))
 
 

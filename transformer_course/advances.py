@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -12,16 +13,15 @@ from einops import rearrange
 from torch import nn
 
 from .attention import causal_mask, scaled_dot_product_attention
-from .bert import GELUFeedForward
 from .core import check_ids, time_call
-from .gpt import GPT, GPTConfig, TanhGELUFeedForward, _init_gpt, kv_cache_bytes, sequence_bits
-from .transformer import LearnedPositionalEncoding
+from .gpt import GPT, GPTConfig, KVCache, init_gpt, kv_cache_bytes, sequence_bits
+from .transformer import EncoderLayer, FeedForward, LayerNorm, LearnedPositionalEncoding
 
 # %% auto #0
-__all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'KVCacheGQA', 'CausalSelfAttention', 'AdvancedGPTConfig',
-           'AdvancedBlock', 'AdvancedGPT', 'from_gpt', 'decode_step', 'naive_attention', 'blockwise_attention',
-           'sliding_window_mask', 'SwiGLUFeedForward', 'MoEFeedForward', 'load_balancing_loss', 'quantize_int8',
-           'magnitude_masks']
+__all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'CausalSelfAttention', 'AdvancedGPTConfig', 'AdvancedGPT',
+           'from_gpt', 'decode_step', 'naive_attention', 'blockwise_attention', 'sliding_window_mask',
+           'SwiGLUFeedForward', 'MoEFeedForward', 'load_balancing_loss', 'quantize_int8', 'magnitude_masks', 'RMSNorm',
+           'llama_config', 'to_hf_llama', 'from_hf_llama']
 
 # %% ../nbs/09_advances.ipynb #c006
 def rope_angles(d_head: int, n_positions: int, base: float = 10_000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,21 +46,10 @@ def apply_rope_complex(x: torch.Tensor, base: float = 10_000.0) -> torch.Tensor:
     return torch.view_as_real(z * torch.polar(torch.ones_like(angles), angles)).flatten(-2).to(x.dtype)
 
 # %% ../nbs/09_advances.ipynb #c016
-class KVCacheGQA:
-    "Caché KV de `AdvancedGPT`: claves y valores (L, B, G, context_len, D), reservados de una vez."
-    def __init__(self, config, batch_size: int = 1, device=None, dtype=torch.float32):
-        shape = (config.n_layers, batch_size, config.n_kv_heads, config.context_len, config.d_model // config.n_heads)
-        self.k, self.v = (torch.zeros(shape, device=device, dtype=dtype) for _ in range(2))
-        self.length = 0
-
-    @property
-    def nbytes(self) -> int: return self.k.nbytes + self.v.nbytes
-
-# %% ../nbs/09_advances.ipynb #c017
 class CausalSelfAttention(nn.Module):
     "Autoatención causal con n_kv_heads grupos de claves y valores (MHA, GQA o MQA) y RoPE si se pide."
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, context_len: int, rope: bool = False,
-                 rope_base: float = 10_000.0, dropout: float = 0.0, window: int | None = None):
+                 rope_base: float = 10_000.0, dropout: float = 0.0, window: int | None = None, bias: bool = True):
         super().__init__()
         if n_heads % n_kv_heads:
             raise ValueError(f"n_heads ({n_heads}) debe ser múltiplo de n_kv_heads ({n_kv_heads}): cada grupo de "
@@ -68,39 +57,40 @@ class CausalSelfAttention(nn.Module):
         if window is not None and window < 1: raise ValueError(f"window debe ser ≥ 1 (o None); recibí {window}.")
         self.n_heads, self.n_kv_heads, self.d_head, self.dropout = n_heads, n_kv_heads, d_model // n_heads, dropout
         self.window = window                                              # ventana deslizante (más abajo)
-        self.q_proj, self.out_proj = nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)
-        self.kv_proj = nn.Linear(d_model, 2 * n_kv_heads * self.d_head)   # claves y valores: G·D cada uno
+        self.q_proj, self.out_proj = nn.Linear(d_model, d_model, bias=bias), nn.Linear(d_model, d_model, bias=bias)
+        self.kv_proj = nn.Linear(d_model, 2 * n_kv_heads * self.d_head, bias=bias)   # claves y valores: G·D cada uno
         self.rope = rope
         if rope:                                                          # buffers, no parámetros: no se guardan
             cos, sin = rope_angles(self.d_head, context_len, rope_base)
             self.register_buffer("cos", cos, persistent=False)
             self.register_buffer("sin", sin, persistent=False)
 
-    def forward(self, x: torch.Tensor, cache: KVCacheGQA | None = None, layer: int = 0) -> torch.Tensor:
-        "x (B, T, C) → (B, T, C); con `cache`, x continúa lo que la caché ya tiene."
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                layer: int = 0) -> tuple[torch.Tensor, None]:
+        """x (B, T, C) → ((B, T, C), None), como `MultiHeadAttention`; con `cache`, x continúa lo que la caché ya
+        tiene. La máscara causal (o de ventana) la pone la atención; `mask`, si se da, se añade a ella."""
         T, start = x.shape[1], cache.length if cache is not None else 0
         q = rearrange(self.q_proj(x), "b t (h d) -> b h t d", h=self.n_heads)
         k, v = rearrange(self.kv_proj(x), "b t (two g d) -> two b g t d", two=2, g=self.n_kv_heads)
         if self.rope:                                                     # girar q y k, nunca v
             cos, sin = self.cos[start:start + T], self.sin[start:start + T]
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if cache is not None:                                             # la caché guarda G cabezas, no H
-            cache.k[layer, :, :, start:start + T], cache.v[layer, :, :, start:start + T] = k, v
-            k, v = cache.k[layer, :, :, :start + T], cache.v[layer, :, :, :start + T]
+        if cache is not None: k, v = cache.update(layer, k, v)            # la caché guarda G cabezas, no H
         p = self.dropout if self.training else 0.0
         if T == 1:                       # generar: las H/G consultas de cada grupo leen sus claves sin copiarlas
             if self.window: k, v = k[:, :, -self.window:], v[:, :, -self.window:]
             q = rearrange(q, "b (g r) 1 d -> b g r d", g=self.n_kv_heads)
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)    # todas las claves son anteriores
-            return self.out_proj(rearrange(out, "b g r d -> b 1 (g r d)"))
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)   # las claves son anteriores
+            return self.out_proj(rearrange(out, "b g r d -> b 1 (g r d)")), None
         repeat = self.n_heads // self.n_kv_heads                          # cada grupo sirve a H/G cabezas
         if repeat > 1: k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
-        mask = (causal_mask(T, start + T, device=x.device) if self.window is None
-                else sliding_window_mask(T, start + T, self.window, device=x.device))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        return self.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+        allowed = (causal_mask(T, start + T, device=x.device) if self.window is None
+                   else sliding_window_mask(T, start + T, self.window, device=x.device))
+        if mask is not None: allowed = allowed & mask
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=p)
+        return self.out_proj(rearrange(out, "b h t d -> b t (h d)")), None
 
-# %% ../nbs/09_advances.ipynb #c021
+# %% ../nbs/09_advances.ipynb #c020
 @dataclass
 class AdvancedGPTConfig(GPTConfig):
     "Un GPT del capítulo 8 con los avances de este capítulo como opciones."
@@ -111,6 +101,9 @@ class AdvancedGPTConfig(GPTConfig):
     n_experts: int = 0              # > 0: mezcla de expertos en vez de la red densa
     top_k: int = 2                  # expertos que usa cada token
     expert_d_ff: int | None = None  # capa oculta de cada experto; None = d_ff // top_k (mismos parámetros activos)
+    norm: str = "layer"             # "layer" (LayerNorm, GPT-2) o "rms" (RMSNorm, LLaMA); ε: layer_norm_eps
+    bias: bool = True               # sesgos en las proyecciones de la atención (SwiGLU nunca los tiene)
+    activations = GPTConfig.activations + ("swiglu",)   # "swiglu": SwiGLUFeedForward (LLaMA)
 
     def __post_init__(self):
         super().__post_init__()
@@ -118,43 +111,41 @@ class AdvancedGPTConfig(GPTConfig):
         if self.expert_d_ff is None: self.expert_d_ff = self.d_ff // self.top_k
         if self.positional not in ("learned", "rope"):
             raise ValueError(f"positional debe ser 'learned' o 'rope'; recibí {self.positional!r}.")
+        if self.norm not in ("layer", "rms"):
+            raise ValueError(f"norm debe ser 'layer' o 'rms'; recibí {self.norm!r}.")
         if self.n_experts and not 1 <= self.top_k <= self.n_experts:
             raise ValueError(f"top_k debe estar entre 1 y n_experts = {self.n_experts}; recibí {self.top_k}.")
 
-# %% ../nbs/09_advances.ipynb #c022
-class AdvancedBlock(nn.Module):
-    "Un bloque pre-LN: x + atención(LN(x)), después x + red(LN(x))."
-    def __init__(self, c: AdvancedGPTConfig):
-        super().__init__()
-        self.norm1, self.norm2 = (nn.LayerNorm(c.d_model, eps=c.layer_norm_eps) for _ in range(2))
-        self.attn = CausalSelfAttention(c.d_model, c.n_heads, c.n_kv_heads, c.context_len, c.positional == "rope",
-                                        c.rope_base, c.dropout, c.window)
-        dense = GELUFeedForward if c.activation == "gelu" else TanhGELUFeedForward
-        self.ff = (dense(c.d_model, c.d_ff, c.dropout) if not c.n_experts else           # la mezcla de expertos,
-                   MoEFeedForward(c.d_model, c.n_experts, c.top_k,                       # más abajo
-                                  lambda: dense(c.d_model, c.expert_d_ff, c.dropout)))
-        self.dropout = nn.Dropout(c.dropout)
-
-    def forward(self, x: torch.Tensor, cache: KVCacheGQA | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.dropout(self.attn(self.norm1(x), cache, layer))
-        return x + self.dropout(self.ff(self.norm2(x)))
-
+# %% ../nbs/09_advances.ipynb #c021
 class AdvancedGPT(nn.Module):
-    "El GPT del capítulo 8 con posiciones aprendidas o RoPE y n_kv_heads grupos de claves y valores."
+    "El GPT del capítulo 8 con posiciones aprendidas o RoPE, n_kv_heads grupos de claves y valores y expertos."
     def __init__(self, config: AdvancedGPTConfig):
         super().__init__()
         c = self.config = config
         self.tok_embed = nn.Embedding(c.vocab_size, c.d_model)
         self.positions = LearnedPositionalEncoding(c.d_model, c.context_len) if c.positional == "learned" else None
         self.dropout = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(AdvancedBlock(c) for _ in range(c.n_layers))
-        self.final_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
-        self.apply(_init_gpt)
-        for block in self.blocks:                                       # como GPT-2: lo que va a la residual
-            for w in [block.attn.out_proj.weight] + [m.linear2.weight for m in block.modules() if hasattr(m, "linear2")]:
-                nn.init.normal_(w, std=0.02 / math.sqrt(2 * c.n_layers))
+        self.blocks = nn.ModuleList(self._block() for _ in range(c.n_layers))
+        self.final_norm = self._norm(c.d_model)
+        init_gpt(self)
 
-    def forward(self, ids: torch.Tensor, cache: KVCacheGQA | None = None) -> torch.Tensor:
+    def _norm(self, d_model: int) -> nn.Module:
+        "LayerNorm (GPT-2) o RMSNorm (LLaMA, más abajo), con el ε de la configuración."
+        c = self.config
+        return (RMSNorm if c.norm == "rms" else LayerNorm)(d_model, eps=c.layer_norm_eps)
+
+    def _block(self) -> EncoderLayer:
+        "El bloque pre-LN del capítulo 6 con la atención de este capítulo y la red densa o la mezcla de expertos."
+        c = self.config
+        attention = CausalSelfAttention(c.d_model, c.n_heads, c.n_kv_heads, c.context_len, c.positional == "rope",
+                                        c.rope_base, c.dropout, c.window, c.bias)
+        dense = lambda d_ff: (SwiGLUFeedForward(c.d_model, d_ff, c.dropout) if c.activation == "swiglu"
+                              else FeedForward(c.d_model, d_ff, c.dropout, c.activation))
+        ff = (dense(c.d_ff) if not c.n_experts else                       # la mezcla de expertos, más abajo
+              MoEFeedForward(c.d_model, c.n_experts, c.top_k, lambda: dense(c.expert_d_ff)))
+        return EncoderLayer(c.d_model, attention, ff, c.dropout, norm_first=True, norm=self._norm)
+
+    def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         "ids (B, T) → logits (B, T, V); con `cache`, los ids continúan lo que ya tiene."
         check_ids(ids, "ids", self.config.vocab_size)
         start, T = (cache.length if cache is not None else 0), ids.shape[1]
@@ -164,7 +155,7 @@ class AdvancedGPT(nn.Module):
         x = self.tok_embed(ids)
         if self.positions is not None: x = x + self.positions.weight[start:start + T]
         x = self.dropout(x)
-        for i, block in enumerate(self.blocks): x = block(x, cache, i)
+        for i, block in enumerate(self.blocks): x = block(x, None, cache, i)   # la atención ya es causal
         if cache is not None: cache.length += T
         return self.final_norm(x) @ self.tok_embed.weight.T
 
@@ -172,34 +163,35 @@ class AdvancedGPT(nn.Module):
         "Bits totales de `ids` (1-D), para `bits_per_char`: ver `gpt.sequence_bits`."
         return sequence_bits(self, ids, bos_id)
 
+    generate = GPT.generate                                             # el mismo `generate` del capítulo 8
+
     def aux_loss(self) -> torch.Tensor:
         "La pérdida de equilibrio de los expertos en la última pasada, media de las capas (0 sin expertos)."
         losses = [load_balancing_loss(b.ff.router_logits, b.ff.top_k) for b in self.blocks if hasattr(b.ff, "router")]
         return torch.stack(losses).mean() if losses else torch.zeros(())
 
-# %% ../nbs/09_advances.ipynb #c024
+# %% ../nbs/09_advances.ipynb #c023
 @torch.no_grad()
 def from_gpt(gpt: GPT) -> AdvancedGPT:
     "Un `AdvancedGPT` (posiciones aprendidas, MHA) con los pesos del GPT del capítulo 8."
     c = gpt.config
     model = AdvancedGPT(AdvancedGPTConfig(**{f: getattr(c, f) for f in c.__dataclass_fields__}))
     ours = {k: v for k, v in gpt.state_dict().items() if ".self_attn.k_proj" not in k and ".self_attn.v_proj" not in k}
-    state = {k.replace(".self_attn.", ".attn."): v for k, v in ours.items()}
     for i, block in enumerate(gpt.blocks):                              # claves y valores, una matriz
         attn = block.self_attn
-        state[f"blocks.{i}.attn.kv_proj.weight"] = torch.cat([attn.k_proj.weight, attn.v_proj.weight])
-        state[f"blocks.{i}.attn.kv_proj.bias"] = torch.cat([attn.k_proj.bias, attn.v_proj.bias])
-    model.load_state_dict(state)
+        ours[f"blocks.{i}.self_attn.kv_proj.weight"] = torch.cat([attn.k_proj.weight, attn.v_proj.weight])
+        ours[f"blocks.{i}.self_attn.kv_proj.bias"] = torch.cat([attn.k_proj.bias, attn.v_proj.bias])
+    model.load_state_dict(ours)
     return model.eval()
 
-# %% ../nbs/09_advances.ipynb #c029
+# %% ../nbs/09_advances.ipynb #c028
 def decode_step(configs: dict, batch_size: int = 16, filled: int | None = None, rounds: int = 7) -> dict:
     """Segundos de un paso de generación (un token nuevo por secuencia, caché llena hasta `filled`; por defecto, 16
     posiciones antes del final) y bytes de la caché de un AdvancedGPT con pesos y caché al azar por configuración:
     el mínimo de `rounds` rondas, con los modelos medidos por turnos para que el ruido de la máquina les toque a todos."""
     setups = {}
     for name, config in configs.items():
-        cache = KVCacheGQA(config, batch_size=batch_size)
+        cache = KVCache(config, batch_size=batch_size)
         cache.k.normal_(), cache.v.normal_()
         token = torch.randint(0, config.vocab_size, (batch_size, 1))
         setups[name] = (AdvancedGPT(config).eval(), cache, token, config.context_len - 16 if filled is None else filled)
@@ -212,12 +204,12 @@ def decode_step(configs: dict, batch_size: int = 16, filled: int | None = None, 
             times[name].append(time_call(lambda: step(*setup), repeats=1)["seconds"])
     return {name: {"seconds": min(times[name]), "cache_bytes": setups[name][1].nbytes} for name in setups}
 
-# %% ../nbs/09_advances.ipynb #c042
+# %% ../nbs/09_advances.ipynb #c041
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     "Atención causal de libro, la del capítulo 5: las puntuaciones (…, T, T) enteras, su softmax y el producto por v."
     return scaled_dot_product_attention(q, k, v, causal_mask(q.shape[-2], device=q.device))[0]
 
-# %% ../nbs/09_advances.ipynb #c043
+# %% ../nbs/09_advances.ipynb #c042
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int = 128) -> torch.Tensor:
     """Atención causal por bloques con softmax en línea: por fila, el máximo m, la suma l y la salida sin
     normalizar; nunca guarda más de (…, block, block) puntuaciones."""
@@ -239,7 +231,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
         out[..., i:i + block, :] = acc / l
     return out
 
-# %% ../nbs/09_advances.ipynb #c052
+# %% ../nbs/09_advances.ipynb #c051
 def sliding_window_mask(T: int, S: int | None = None, window: int | None = None, device=None) -> torch.Tensor:
     "Máscara (T, S): la consulta t (en la posición S − T + t) ve las claves j con 0 ≤ posición − j < window."
     S = T if S is None else S
@@ -248,7 +240,7 @@ def sliding_window_mask(T: int, S: int | None = None, window: int | None = None,
     distance = torch.arange(S - T, S, device=device)[:, None] - torch.arange(S, device=device)   # consulta − clave
     return (distance >= 0) & (distance < window)
 
-# %% ../nbs/09_advances.ipynb #c060
+# %% ../nbs/09_advances.ipynb #c059
 class SwiGLUFeedForward(nn.Module):
     "La red posición a posición de LLaMA y Mixtral: (SiLU(x·W_gate) ⊙ x·W_up)·W_down, sin sesgos."
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
@@ -259,7 +251,7 @@ class SwiGLUFeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(self.dropout(F.silu(self.gate(x)) * self.up(x)))
 
-# %% ../nbs/09_advances.ipynb #c062
+# %% ../nbs/09_advances.ipynb #c061
 class MoEFeedForward(nn.Module):
     "Mezcla de expertos: un enrutador elige, para cada token, `top_k` de las redes y suma sus salidas ponderadas."
     def __init__(self, d_model: int, n_experts: int, top_k: int, make_expert):
@@ -281,20 +273,20 @@ class MoEFeedForward(nn.Module):
             if len(rows): out.index_add_(0, rows, weights[rows, slot, None] * expert(tokens[rows]))
         return out.reshape(x.shape)
 
-# %% ../nbs/09_advances.ipynb #c066
+# %% ../nbs/09_advances.ipynb #c065
 def load_balancing_loss(router_logits: torch.Tensor, top_k: int) -> torch.Tensor:
     "E · Σᵢ fᵢ·Pᵢ: fᵢ, elecciones del experto i por token; Pᵢ, su probabilidad media. Vale top_k si el reparto es uniforme."
     probs = router_logits.softmax(-1)                                    # (N, E)
     chosen = F.one_hot(probs.topk(top_k, dim=-1).indices, probs.shape[-1]).sum(1)   # (N, E): 1 si lo eligió
     return probs.shape[-1] * (chosen.float().mean(0) * probs.mean(0)).sum()
 
-# %% ../nbs/09_advances.ipynb #c077
+# %% ../nbs/09_advances.ipynb #c076
 def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "int8 simétrico por fila (canal de salida): w ≈ q · escala, con escala = max|fila| / 127,5 y q en [−128, 127]."
     scale = w.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.5
     return torch.round(w * (1 / scale)).clamp(-128, 127).to(torch.int8), scale.squeeze(1)   # × 1/escala, como PyTorch
 
-# %% ../nbs/09_advances.ipynb #c083
+# %% ../nbs/09_advances.ipynb #c082
 def magnitude_masks(weights: list[torch.Tensor], amount: float) -> list[torch.Tensor]:
     "Poda por magnitud global: máscaras que quitan la fracción `amount` de pesos más pequeños en valor absoluto."
     if not 0 <= amount < 1: raise ValueError(f"amount es una fracción en [0, 1); recibí {amount}.")
@@ -302,3 +294,116 @@ def magnitude_masks(weights: list[torch.Tensor], amount: float) -> list[torch.Te
     keep = torch.ones_like(magnitudes, dtype=torch.bool)
     keep[magnitudes.topk(round(amount * len(magnitudes)), largest=False).indices] = False   # los k más pequeños
     return [mask.view_as(w) for mask, w in zip(keep.split([w.numel() for w in weights]), weights)]
+
+# %% ../nbs/09_advances.ipynb #c094
+class RMSNorm(nn.Module):
+    "La normalización de LLaMA: x / √(media(x²) + ε) · γ; ni resta la media ni tiene sesgo β."
+    def __init__(self, d_model: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(d_model)), eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (…, C) -> (…, C)
+        if x.shape[-1] != len(self.weight):
+            raise ValueError(f"La RMSNorm es de {len(self.weight)} componentes y la entrada tiene "
+                             f"{x.shape[-1]} en la última dimensión (forma {tuple(x.shape)}).")
+        h = x.to(torch.promote_types(x.dtype, torch.float32))          # float32 al menos, como HF
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(x.dtype)                              # al tipo de x; luego γ
+
+    def extra_repr(self) -> str: return f"{len(self.weight)}, eps={self.eps}"
+
+
+def llama_config(vocab_size: int, context_len: int, d_model: int, n_heads: int, n_kv_heads: int,
+                 n_layers: int, d_ff: int, rope_base: float = 10_000.0,
+                 eps: float = 1e-6) -> AdvancedGPTConfig:
+    "El bloque de LLaMA: RMSNorm, SwiGLU, RoPE y GQA, sin sesgos ni dropout; la salida, atada."
+    return AdvancedGPTConfig(vocab_size, context_len, d_model, n_heads, n_layers, d_ff, dropout=0.0,
+                             activation="swiglu", layer_norm_eps=eps, positional="rope",
+                             n_kv_heads=n_kv_heads, rope_base=rope_base, norm="rms", bias=False)
+
+# %% ../nbs/09_advances.ipynb #c097
+def _llama_pairs(n_layers: int) -> list[tuple[str, str]]:
+    "(tensor nuestro, tensor de LlamaForCausalLM) que se copian tal cual; q, k y v aparte."
+    pairs = [("tok_embed.weight", "model.embed_tokens.weight"),
+             ("final_norm.weight", "model.norm.weight")]
+    names = (("norm1", "input_layernorm"), ("norm2", "post_attention_layernorm"),
+             ("self_attn.out_proj", "self_attn.o_proj"),
+             ("ff.gate", "mlp.gate_proj"), ("ff.up", "mlp.up_proj"), ("ff.down", "mlp.down_proj"))
+    for i in range(n_layers):
+        pairs += [(f"blocks.{i}.{a}.weight", f"model.layers.{i}.{b}.weight") for a, b in names]
+    return pairs
+
+def _rope_rows(w: torch.Tensor, n_heads: int, to_hf: bool) -> torch.Tensor:
+    "Filas de q o k por cabeza: nuestras parejas (2i, 2i+1) ↔ las (i, i + D/2) de `rotate_half`."
+    D = w.shape[0] // n_heads
+    half = torch.cat([torch.arange(0, D, 2), torch.arange(1, D, 2)])   # fila j de HF = nuestra half[j]
+    rows = rearrange(w, "(h d) c -> h d c", h=n_heads)
+    return rearrange(rows[:, half if to_hf else half.argsort()], "h d c -> (h d) c")
+
+def _hf_llama_config(c: AdvancedGPTConfig):
+    "La LlamaConfig de nuestra configuración (rope_theta va dentro de rope_parameters en transformers 5)."
+    from transformers import LlamaConfig
+    return LlamaConfig(vocab_size=c.vocab_size, hidden_size=c.d_model, intermediate_size=c.d_ff,
+                       num_hidden_layers=c.n_layers, num_attention_heads=c.n_heads,
+                       num_key_value_heads=c.n_kv_heads, head_dim=c.d_model // c.n_heads,
+                       max_position_embeddings=c.context_len, rms_norm_eps=c.layer_norm_eps,
+                       rope_parameters={"rope_type": "default", "rope_theta": c.rope_base},
+                       attention_bias=False, mlp_bias=False, tie_word_embeddings=True,
+                       attention_dropout=c.dropout, bos_token_id=None, eos_token_id=None)
+
+@torch.no_grad()
+def to_hf_llama(model: AdvancedGPT):
+    "Un AdvancedGPT hecho con `llama_config` como `LlamaForCausalLM` de transformers, mismos pesos."
+    from transformers import LlamaForCausalLM
+    c = model.config
+    llama = c.norm == "rms" and c.activation == "swiglu" and c.positional == "rope" and not c.bias
+    if not llama or c.n_experts or c.window is not None:
+        raise ValueError("Solo el bloque de LLaMA (RMSNorm, SwiGLU, RoPE, sin sesgos, expertos ni "
+                         "ventana) tiene equivalente en LlamaForCausalLM: usa llama_config(…).")
+    ours, hf = model.state_dict(), LlamaForCausalLM(_hf_llama_config(c))
+    hf = hf.to(model.tok_embed.weight.dtype).eval()
+    theirs = hf.state_dict()
+    for a, b in _llama_pairs(c.n_layers): theirs[b].copy_(ours[a])
+    for i in range(c.n_layers):
+        p, q = f"blocks.{i}.self_attn", f"model.layers.{i}.self_attn"
+        k, v = ours[f"{p}.kv_proj.weight"].chunk(2)                # "(two g d)": claves, luego valores
+        theirs[f"{q}.q_proj.weight"].copy_(_rope_rows(ours[f"{p}.q_proj.weight"], c.n_heads, True))
+        theirs[f"{q}.k_proj.weight"].copy_(_rope_rows(k, c.n_kv_heads, True))
+        theirs[f"{q}.v_proj.weight"].copy_(v)
+    return hf
+
+def _check_hf_llama(c) -> None:
+    "Un error claro si `c` no es una LlamaConfig que nuestro AdvancedGPT reproduzca."
+    kind = getattr(c, "model_type", None)
+    if kind != "llama":
+        raise ValueError(f"Se esperaba un LlamaForCausalLM (model_type 'llama'); este es {kind!r}.")
+    rope = c.rope_parameters or {}
+    problems = [text for bad, text in (
+        (c.attention_bias or c.mlp_bias, "sesgos (attention_bias o mlp_bias)"),
+        (not c.tie_word_embeddings, "la salida sin atar a los embeddings (tie_word_embeddings=False)"),
+        (rope.get("rope_type") != "default", f"RoPE escalado {rope.get('rope_type')!r} (LLaMA 3.x)"),
+        (rope.get("partial_rotary_factor", 1.0) != 1.0, "RoPE en solo parte de cada cabeza"),
+        (c.head_dim * c.num_attention_heads != c.hidden_size, "head_dim · cabezas ≠ hidden_size"),
+        (c.hidden_act != "silu", f"la activación {c.hidden_act!r} (SwiGLU usa 'silu')")) if bad]
+    if problems:
+        raise ValueError(f"Nuestro AdvancedGPT no reproduce este LLaMA: tiene {'; '.join(problems)}.")
+
+@torch.no_grad()
+def from_hf_llama(hf_model, context_len: int | None = None) -> AdvancedGPT:
+    """Un `LlamaForCausalLM` (p. ej. de `from_pretrained(carpeta)`) como AdvancedGPT, en su mismo tipo;
+    `context_len` recorta max_position_embeddings: `generate` reserva la caché para context_len."""
+    c = getattr(hf_model, "config", None)
+    _check_hf_llama(c)
+    config = llama_config(c.vocab_size, context_len or c.max_position_embeddings, c.hidden_size,
+                          c.num_attention_heads, c.num_key_value_heads, c.num_hidden_layers,
+                          c.intermediate_size, c.rope_parameters["rope_theta"], c.rms_norm_eps)
+    theirs, model = hf_model.state_dict(), AdvancedGPT(config).to(hf_model.dtype)
+    ours = model.state_dict()
+    for a, b in _llama_pairs(config.n_layers): ours[a].copy_(theirs[b])
+    for i in range(config.n_layers):
+        p, q = f"blocks.{i}.self_attn", f"model.layers.{i}.self_attn"
+        q_rows = _rope_rows(theirs[f"{q}.q_proj.weight"], config.n_heads, False)
+        k_rows = _rope_rows(theirs[f"{q}.k_proj.weight"], config.n_kv_heads, False)
+        ours[f"{p}.q_proj.weight"].copy_(q_rows)
+        ours[f"{p}.kv_proj.weight"].copy_(torch.cat([k_rows, theirs[f"{q}.v_proj.weight"]]))
+    return model.eval()

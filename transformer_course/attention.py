@@ -78,8 +78,9 @@ class MultiHeadAttention(nn.Module):
         self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d_model, d_model, bias=bias) for _ in range(4))
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, need_weights: bool = False):
-        "query (B, T, d_model), key/value (B, S, d_model) o None (autoatención) → salida (B, T, d_model) y pesos (B, H, T, S) o None."
+                mask: torch.Tensor | None = None, need_weights: bool = False, cache=None, layer: int = 0):
+        """query (B, T, d_model), key/value (B, S, d_model) o None (autoatención) → salida (B, T, d_model) y pesos
+        (B, H, T, S) o None. `cache` y `layer`: las claves y valores ya calculados al generar (capítulo 8)."""
         key = query if key is None else key
         value = key if value is None else value
         for name, x in (("query", query), ("key", key), ("value", value)): check_features(x, 3, self.d_model, name, "d_model")
@@ -90,6 +91,7 @@ class MultiHeadAttention(nn.Module):
         if isinstance(mask, torch.Tensor) and mask.ndim == 3: mask = mask[:, None]   # (B, T, S) -> (B, 1, T, S): igual en cada cabeza
         q, k, v = (rearrange(proj(x), "b t (h d) -> b h t d", h=self.n_heads)
                    for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
+        if cache is not None: k, v = cache.update(layer, k, v)       # las de antes y las nuevas: (B, H, S, D)
         dropout = self.dropout if self.training else 0.0
         if need_weights:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout)

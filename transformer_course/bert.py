@@ -7,25 +7,27 @@ import math
 import re
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import padding_mask
+from .attention import MultiHeadAttention, padding_mask
 from .core import SPECIAL_TOKENS, check_ids
 from .ngram import split_sentences, strip_accents, tokenize
 from .tokenization import BPETokenizer, Tokenizer
-from .training import train
-from .transformer import EncoderLayer, FeedForward, LearnedPositionalEncoding
+from .training import Recipe, train
+from .transformer import (ACTIVATIONS, EncoderLayer, FeedForward, LayerNorm,
+                                            LearnedPositionalEncoding, pad_rows)
 
 # %% auto #0
-__all__ = ['IGNORE', 'BertConfig', 'GELUFeedForward', 'BertModel', 'BertForPreTraining', 'mask_tokens', 'encode_words',
-           'mlm_loss', 'pretraining_loss', 'nsp_example', 'pad_rows', 'pretraining_batch', 'to_hf', 'from_hf',
-           'pretraining_metrics', 'fill_mask', 'BertClassifier', 'BertForTokenClassification',
-           'BertForSequenceClassification', 'classification_loss', 'BertAccentRestorer', 'finetune', 'accent_table',
-           'balanced_sentences', 'attention_maps']
+__all__ = ['IGNORE', 'BERT_RECIPE', 'BertConfig', 'BertModel', 'BertForPreTraining', 'mask_tokens', 'encode_words', 'mlm_loss',
+           'pretraining_loss', 'nsp_example', 'pretraining_batch', 'to_hf', 'from_hf', 'pretraining_metrics',
+           'fill_mask', 'BertClassifier', 'BertForTokenClassification', 'BertForSequenceClassification',
+           'classification_loss', 'BertAccentRestorer', 'finetune', 'accent_table', 'balanced_sentences',
+           'attention_maps']
 
 # %% ../nbs/07_bert.ipynb #c008
 @dataclass
@@ -47,12 +49,6 @@ class BertConfig:
         if self.activation not in ("gelu", "relu"):
             raise ValueError(f"activation debe ser 'gelu' o 'relu'; recibí {self.activation!r}.")
 
-# %% ../nbs/07_bert.ipynb #c010
-class GELUFeedForward(FeedForward):
-    "La red posición a posición del capítulo 6 con GELU en lugar de ReLU, como en BERT y GPT."
-    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
-        return self.linear2(self.dropout(F.gelu(self.linear1(x))))
-
 # %% ../nbs/07_bert.ipynb #c013
 class BertModel(nn.Module):
     "El codificador de BERT: embeddings de token, posición y segmento, y capas post-LN del capítulo 6."
@@ -62,12 +58,12 @@ class BertModel(nn.Module):
         self.tok_embed = nn.Embedding(c.vocab_size, c.d_model)
         self.positions = LearnedPositionalEncoding(c.d_model, c.context_len)
         self.seg_embed = nn.Embedding(c.n_segments, c.d_model)
-        self.embed_norm, self.dropout = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps), nn.Dropout(c.dropout)
-        self.layers = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=False)
-                                    for _ in range(c.n_layers))
-        for layer in self.layers:
-            if c.activation == "gelu": layer.ff = GELUFeedForward(c.d_model, c.d_ff, c.dropout)
-            layer.norm1.eps = layer.norm2.eps = c.layer_norm_eps
+        norm = partial(LayerNorm, eps=c.layer_norm_eps)
+        self.embed_norm, self.dropout = norm(c.d_model), nn.Dropout(c.dropout)
+        self.layers = nn.ModuleList(                                    # post-LN, GELU y la ε de BERT
+            EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout),
+                         FeedForward(c.d_model, c.d_ff, c.dropout, c.activation), c.dropout, norm_first=False, norm=norm)
+            for _ in range(c.n_layers))
         self.pooler = nn.Linear(c.d_model, c.d_model)                   # resume [CLS] para las tareas de frase
         self.apply(_init_bert)
 
@@ -96,7 +92,7 @@ def _init_bert(module: nn.Module) -> None:
         nn.init.normal_(module.weight, std=0.02)
         if getattr(module, "bias", None) is not None: nn.init.zeros_(module.bias)
     elif isinstance(module, LearnedPositionalEncoding): nn.init.normal_(module.weight, std=0.02)
-    elif isinstance(module, nn.LayerNorm): nn.init.ones_(module.weight); nn.init.zeros_(module.bias)
+    elif isinstance(module, LayerNorm): nn.init.ones_(module.weight); nn.init.zeros_(module.bias)
 
 # %% ../nbs/07_bert.ipynb #c016
 class BertForPreTraining(nn.Module):
@@ -105,15 +101,14 @@ class BertForPreTraining(nn.Module):
         super().__init__()
         self.config, self.bert = config, BertModel(config)
         self.mlm_dense = nn.Linear(config.d_model, config.d_model)
-        self.mlm_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.mlm_norm = LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.nsp = nn.Linear(config.d_model, 2)                          # 0 = B sigue a A, 1 = B es al azar
         for module in (self.mlm_dense, self.nsp): _init_bert(module)
 
     def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         "Estados (…, C) → logits (…, V): Linear, activación, LayerNorm y la tabla de embeddings traspuesta."
-        act = F.gelu if self.config.activation == "gelu" else F.relu
-        h = self.mlm_norm(act(self.mlm_dense(hidden)))
+        h = self.mlm_norm(ACTIVATIONS[self.config.activation](self.mlm_dense(hidden)))
         return h @ self.bert.tok_embed.weight.T + self.mlm_bias
 
     def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,12 +191,6 @@ def nsp_example(docs: Sequence[Sequence[list[int]]], context_len: int, cls_id: i
     return ids, [0] * (len(a) + 2) + [1] * (len(b) + 1), int(is_random)
 
 # %% ../nbs/07_bert.ipynb #c033
-def pad_rows(rows: Sequence[Sequence[int]], value: int = 0) -> torch.Tensor:
-    "Filas de distinta longitud → tensor (B, T) rellenado con `value` a la derecha."
-    out = torch.full((len(rows), max(map(len, rows))), value, dtype=torch.long)
-    for i, r in enumerate(rows): out[i, :len(r)] = torch.as_tensor(r, dtype=torch.long)
-    return out
-
 def pretraining_batch(docs, batch_size: int, config: BertConfig, generator: torch.Generator,
                       rate: float = 0.15) -> tuple[torch.Tensor, ...]:
     "Un lote nuevo de `nsp_example`, enmascarado al vuelo (máscaras distintas cada vez, como RoBERTa)."
@@ -275,7 +264,11 @@ def from_hf(hf_model) -> BertForPreTraining:
                       "de BERT (un BertForMaskedLM no tiene pooler ni cabeza de frase siguiente).")
     return model.eval()
 
-# %% ../nbs/07_bert.ipynb #c044
+# %% ../nbs/07_bert.ipynb #c042
+BERT_RECIPE = Recipe(config=dict(d_model=128, n_heads=4, d_ff=512, n_layers=2, dropout=0.0, context_len=64),
+                     tokenizer="bpe", vocab_size=4000, batch_size=64, lr=2e-3, weight_decay=0.01, warmup=70)
+
+# %% ../nbs/07_bert.ipynb #c045
 @torch.no_grad()
 def pretraining_metrics(model: BertForPreTraining, batches) -> dict:
     "Acierto y perplejidad del MLM, y pérdida y acierto de la NSP, en lotes de `pretraining_batch` (máscaras fijas)."
@@ -291,7 +284,7 @@ def pretraining_metrics(model: BertForPreTraining, batches) -> dict:
     return {"mlm_accuracy": mlm_hits / n, "mlm_perplexity": math.exp(mlm_nll / n), "mlm_nats": mlm_nll / n,
             "nsp_loss": nsp_nll / pairs, "nsp_accuracy": nsp_hits / pairs, "predicted": n, "pairs": pairs}
 
-# %% ../nbs/07_bert.ipynb #c049
+# %% ../nbs/07_bert.ipynb #c050
 _MASK_IN_TEXT = r" ?(?:<mask>|\[MASK\])"
 
 @torch.no_grad()
@@ -317,7 +310,7 @@ def fill_mask(model: BertForPreTraining, tokenizer: BPETokenizer, text: str, top
     return [[(tokenizer.decode([i]).strip(), p) for p, i in zip(ps.tolist(), ix.tolist())]
             for ps, ix in zip(top.values, top.indices)]
 
-# %% ../nbs/07_bert.ipynb #c054
+# %% ../nbs/07_bert.ipynb #c055
 class BertClassifier(nn.Module):
     "Un codificador BERT y una capa lineal de C a `n_labels`; las subclases dicen sobre qué estados."
     def __init__(self, bert: BertModel, n_labels: int):
@@ -344,7 +337,7 @@ def classification_loss(model: nn.Module, batch) -> torch.Tensor:
     logits = model(ids)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE)
 
-# %% ../nbs/07_bert.ipynb #c057
+# %% ../nbs/07_bert.ipynb #c058
 def _word_starts(word_ids: list[int]) -> list[tuple[int, int]]:
     "(posición, palabra) de la primera pieza de cada palabra; los especiales (palabra −1) no cuentan."
     return [(i, w) for i, w in enumerate(word_ids) if w >= 0 and (i == 0 or word_ids[i - 1] != w)]
@@ -396,7 +389,7 @@ class BertAccentRestorer:
                 out.append(forms[int(logits[i, :len(forms)].argmax())] if len(forms) > 1 else forms[0])
         return out
 
-# %% ../nbs/07_bert.ipynb #c060
+# %% ../nbs/07_bert.ipynb #c061
 def finetune(head: nn.Module, examples: Sequence[tuple], steps: int, *, batch_size: int = 32, lr: float = 1e-3,
              seed: int = 0, progress: bool = True, desc: str = "afinando"):
     "Afina `head` `steps` pasos con lotes al azar de `examples`: (ids, etiquetas por token) o (ids, etiqueta)."
@@ -408,7 +401,7 @@ def finetune(head: nn.Module, examples: Sequence[tuple], steps: int, *, batch_si
     return train(head, get_batch, steps, lr=lr, warmup=steps // 10, weight_decay=0.01, loss_fn=classification_loss,
                  seed=seed, progress=progress, desc=desc)
 
-# %% ../nbs/07_bert.ipynb #c063
+# %% ../nbs/07_bert.ipynb #c064
 def accent_table(sentences: Sequence[str], baseline, models: dict) -> list[tuple[str, ...]]:
     "Por palabra ambigua de `sentences`: (forma correcta, la de `baseline` (un AccentRestorer), la más frecuente, la de cada modelo)."
     rows = []
@@ -429,7 +422,7 @@ def balanced_sentences(texts: Sequence[str], min_words: int = 5, seed: int = 0) 
     g = torch.Generator().manual_seed(seed)
     return [(by_label[k][i], k) for k in range(len(texts)) for i in torch.randperm(len(by_label[k]), generator=g)[:n].tolist()]
 
-# %% ../nbs/07_bert.ipynb #c074
+# %% ../nbs/07_bert.ipynb #c075
 @torch.no_grad()
 def attention_maps(model: BertModel, ids: torch.Tensor) -> torch.Tensor:
     "Los pesos de atención de cada capa y cabeza para `ids` (B, T) → (L, B, H, T, T)."

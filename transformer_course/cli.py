@@ -12,27 +12,28 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from transformer_course.bert import BertConfig, BertForPreTraining, fill_mask, pretraining_batch, pretraining_loss, \
-    pretraining_metrics
+from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
+    pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
 from .data import split, split_text
-from .gpt import GPT, GPTConfig, generate
+from .gpt import GPT, GPT_BPE_RECIPE, GPT_RECIPE, GPTConfig
 from .ngram import split_sentences
-from .rnn import CharLM
+from .rnn import LSTM_RECIPE, CharLM
 from .tokenization import BPETokenizer, CharTokenizer, Tokenizer
-from .training import bits_per_char, load_checkpoint, random_windows, train
-from .transformer import Transformer, TransformerConfig, Translator, make_batches, translation_loss
+from .training import Recipe, bits_per_char, load_checkpoint, random_batch, random_windows, train
+from .transformer import TRANSLATOR_RECIPE, Transformer, TransformerConfig, Translator, make_batches, translation_loss
 
 # %% auto #0
-__all__ = ['TORCHRUN_VARS', 'MODELS', 'CONFIGS', 'RECIPES', 'RUN_FILE', 'TOKENIZER_FILE', 'CHECKPOINT_FILE', 'LOG_FILE',
-           'EVAL_CHARS', 'TASKS', 'Process', 'distributed', 'max_rank_difference', 'build_model', 'RunSpec',
+__all__ = ['TORCHRUN_VARS', 'RUN_FILE', 'TOKENIZER_FILE', 'CHECKPOINT_FILE', 'LOG_FILE', 'EVAL_CHARS', 'KINDS', 'RECIPE_OPTIONS',
+           'Process', 'distributed', 'max_rank_difference', 'ModelKind', 'model_kind', 'build_model', 'RunSpec',
            'read_text', 'read_pairs', 'resolve_spec', 'train_run', 'replay_single_process', 'load_run', 'sample',
            'evaluate', 'translate', 'make_parser', 'main']
 
@@ -84,51 +85,41 @@ def max_rank_difference(model: nn.Module) -> float:
     return worst.item()
 
 # %% ../nbs/90_cli.ipynb #c025
-MODELS = ("gpt", "lstm", "bert", "translator")
+@dataclass(frozen=True)
+class ModelKind:
+    "Una clase de modelo de la orden: su configuración, cómo se construye, sus recetas, su tarea y sus datos."
+    config_class: type                  # la dataclass de su configuración (o la clase, si toma argumentos sueltos)
+    build: Callable[[dict], nn.Module]  # la configuración, un dict → el modelo
+    recipes: dict[str, Recipe]          # la receta de su capítulo para cada tokenizador; la primera, por defecto
+    task: Callable                      # (spec, modelo, tokenizador, entrenamiento, validación) → lotes y pérdida
+    data: str = "text"                  # lo que lee: "text" (--text) o "pairs" (--pairs, origen<TAB>destino)
 
-CONFIGS = {          # la arquitectura de cada capítulo; --config cambia los campos que se den
-    "gpt": dict(context_len=64, d_model=128, n_heads=4, n_layers=4),                  # capítulo 8
-    "lstm": dict(d_model=64, hidden_size=256, n_layers=1, cell="lstm"),                # capítulos 4 y 8
-    "bert": dict(d_model=128, n_heads=4, d_ff=512, n_layers=4, context_len=64),        # capítulo 7
-    "translator": dict(d_model=128, n_heads=4, d_ff=512, n_layers=2, context_len=128),  # capítulo 6
-}
+    def fields(self) -> set[str]:
+        "Los campos de su configuración."
+        if dataclasses.is_dataclass(self.config_class): return {f.name for f in dataclasses.fields(self.config_class)}
+        return set(inspect.signature(self.config_class).parameters)
 
-RECIPES = {          # cómo se entrena cada uno en su capítulo; cada campo se cambia con su opción
-    "gpt": dict(tokenizer="char", vocab_size=None, batch_size=32, window=None, lr=6e-3, weight_decay=0.1,
-                warmup=40, schedule="cosine"),
-    "lstm": dict(tokenizer="char", vocab_size=None, batch_size=32, window=64, lr=1e-2, weight_decay=0.0,
-                 warmup=0, schedule="cosine"),
-    "bert": dict(tokenizer="bpe", vocab_size=4000, batch_size=64, window=None, lr=2e-3, weight_decay=0.01,
-                 warmup=70, schedule="cosine"),
-    "translator": dict(tokenizer="bpe", vocab_size=8000, batch_size=1000, window=None, lr=3e-3, weight_decay=0.0,
-                       warmup=100, schedule="inverse_sqrt"),
-}
-
-def _config_fields(kind: str) -> set[str]:
-    "Los campos de la configuración del modelo `kind`."
-    if kind == "lstm": return set(inspect.signature(CharLM).parameters)
-    cls = {"gpt": GPTConfig, "bert": BertConfig, "translator": TransformerConfig}[kind]
-    return {f.name for f in dataclasses.fields(cls)}
+def model_kind(name: str) -> ModelKind:
+    "La entrada `name` del registro `KINDS` (más abajo), o un error que dice cuáles hay."
+    if name not in KINDS: raise ValueError(f"Modelo desconocido {name!r}: elige uno de {', '.join(KINDS)}.")
+    return KINDS[name]
 
 def build_model(kind: str, config: dict) -> nn.Module:
-    "El modelo `kind` ('gpt', 'lstm', 'bert' o 'translator') con `config`, tras comprobar sus campos."
-    if kind not in MODELS: raise ValueError(f"Modelo desconocido {kind!r}: elige uno de {', '.join(MODELS)}.")
-    unknown = sorted(set(config) - _config_fields(kind))
+    "El modelo `kind` (una entrada de `KINDS`) con `config`, tras comprobar sus campos."
+    entry = model_kind(kind)
+    unknown = sorted(set(config) - entry.fields())
     if unknown:
         raise ValueError(f"La configuración de {kind} no tiene los campos {unknown}; los que hay son "
-                         f"{sorted(_config_fields(kind))}.")
-    if kind == "gpt": return GPT(GPTConfig(**config))
-    if kind == "lstm": return CharLM(**config)
-    if kind == "bert": return BertForPreTraining(BertConfig(**config))
-    return Transformer(TransformerConfig(**config))
+                         f"{sorted(entry.fields())}.")
+    return entry.build(config)
 
-# %% ../nbs/90_cli.ipynb #c028
+# %% ../nbs/90_cli.ipynb #c027
 RUN_FILE, TOKENIZER_FILE, CHECKPOINT_FILE, LOG_FILE = "run.json", "tokenizer.json", "checkpoint.safetensors", "log.json"
 
 @dataclass
 class RunSpec:
     "Lo que define un entrenamiento de la línea de órdenes. Se guarda en run.json; al reanudar debe coincidir."
-    model: str                      # "gpt", "lstm", "bert" o "translator"
+    model: str                      # una entrada de KINDS: "gpt", "lstm", "bert" o "translator"
     data_sha256: str                # suma del archivo de datos: con otros datos sería otro entrenamiento
     config: dict                    # la configuración del modelo, vocab_size incluido
     tokenizer: str                  # "char" o "bpe"
@@ -144,6 +135,10 @@ class RunSpec:
     eval_every: int                 # validación y checkpoint cada tantos pasos
     seed: int
     swap: bool = False              # translator: el archivo trae destino<TAB>origen (como el de Tatoeba)
+    betas: tuple = (0.9, 0.999)     # las β de AdamW (el traductor: 0,9 y 0,98)
+    eps: float = 1e-8               # la ε de AdamW (el traductor: 10⁻⁹)
+
+    def __post_init__(self): self.betas = tuple(self.betas)      # en run.json, una lista
 
 def read_text(path) -> str:
     "El texto UTF-8 de `path`, o un error que dice qué le pasa."
@@ -168,7 +163,7 @@ def read_pairs(path, swap: bool = False) -> list[tuple[str, str]]:
         pairs.append((columns[1], columns[0]) if swap else (columns[0], columns[1]))
     return pairs
 
-# %% ../nbs/90_cli.ipynb #c031
+# %% ../nbs/90_cli.ipynb #c030
 EVAL_CHARS = 50_000   # caracteres de validación con que se dan los bits por carácter al terminar
 
 def _held_out(items, parts):
@@ -179,28 +174,29 @@ def _held_out(items, parts):
 
 def _split_data(spec: RunSpec, data):
     "El texto (o los pares) de entrenamiento y de validación: las particiones 80/10/10 del curso."
-    if spec.model == "translator": return _held_out(data, split(data, key=lambda pair: pair[1], seed=spec.seed))
+    if model_kind(spec.model).data == "pairs": return _held_out(data, split(data, key=lambda pair: pair[1], seed=spec.seed))
     return _held_out(data, split_text(data, seed=spec.seed))
 
 def _train_tokenizer(spec: RunSpec, train_data) -> Tokenizer:
-    texts = [s for pair in train_data for s in pair] if spec.model == "translator" else train_data
+    texts = [s for pair in train_data for s in pair] if model_kind(spec.model).data == "pairs" else train_data
     if spec.tokenizer == "char": return CharTokenizer.train(texts)
     return BPETokenizer.train(texts, spec.vocab_size)
 
 def _vocab_fields(kind: str, tokenizer: Tokenizer) -> dict:
-    V = tokenizer.vocab_size
-    if kind == "translator": return dict(src_vocab_size=V, tgt_vocab_size=V, pad_id=tokenizer.pad_id)
-    return dict(vocab_size=V, pad_id=tokenizer.pad_id) if kind == "bert" else dict(vocab_size=V)
+    "Los campos de la configuración que fija el tokenizador: el vocabulario (o los dos) y <pad> si el modelo lo usa."
+    fields, V = model_kind(kind).fields(), tokenizer.vocab_size
+    vocab = dict(src_vocab_size=V, tgt_vocab_size=V) if "src_vocab_size" in fields else dict(vocab_size=V)
+    return vocab | ({"pad_id": tokenizer.pad_id} if "pad_id" in fields else {})
 
-# %% ../nbs/90_cli.ipynb #c032
+# %% ../nbs/90_cli.ipynb #c031
 def _lm_task(spec, model, tokenizer, train_text, val_text):
-    T = spec.window if spec.model == "lstm" else model.config.context_len
+    T = spec.window or model.config.context_len                        # la LSTM, sus ventanas; GPT, su contexto
     ids = [torch.tensor(tokenizer.encode(t)) for t in (train_text, val_text)]
     if min(map(len, ids)) <= T:
         raise ValueError(f"Con {len(ids[0])} tokens de entrenamiento y {len(ids[1])} de validación no caben "
                          f"ventanas de {T}: usa un texto más largo o una ventana más corta.")
     evals = [random_windows(ids[1], spec.batch_size, T, torch.Generator().manual_seed(i)) for i in range(8)]
-    return (lambda g: random_windows(ids[0], spec.batch_size, T, g)), None, evals, None
+    return (lambda g: random_windows(ids[0], spec.batch_size, T, g)), None, evals
 
 def _bert_task(spec, model, tokenizer, train_text, val_text):
     docs = [[[tokenizer.encode(s) for s in split_sentences(t)]] for t in (train_text, val_text)]
@@ -209,7 +205,7 @@ def _bert_task(spec, model, tokenizer, train_text, val_text):
                          "frase siguiente): usa un texto más largo.")
     c = model.config
     evals = [pretraining_batch(docs[1], spec.batch_size, c, torch.Generator().manual_seed(100 + i)) for i in range(4)]
-    return (lambda g: pretraining_batch(docs[0], spec.batch_size, c, g)), pretraining_loss, evals, None
+    return (lambda g: pretraining_batch(docs[0], spec.batch_size, c, g)), pretraining_loss, evals
 
 def _translator_task(spec, model, tokenizer, train_pairs, val_pairs):
     T, tok = model.config.context_len, tokenizer
@@ -221,27 +217,31 @@ def _translator_task(spec, model, tokenizer, train_pairs, val_pairs):
         raise ValueError(f"No queda ningún par de menos de {T} tokens (context_len) para entrenar o validar.")
     batches = make_batches(train_ids, spec.batch_size, seed=spec.seed, **special)
     evals = make_batches(val_ids[:1000], spec.batch_size, **special)
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, betas=(0.9, 0.98), eps=1e-9)
-    pick = lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))]
-    return pick, (lambda m, b: translation_loss(m, b, 0.1)), evals, optimizer
-
-TASKS = {"gpt": _lm_task, "lstm": _lm_task, "bert": _bert_task, "translator": _translator_task}
+    return random_batch(batches), (lambda m, b: translation_loss(m, b, 0.1)), evals
 
 def _read_data(spec: RunSpec, path):
     "El texto (o, para el traductor, los pares) de `path`."
-    return read_pairs(path, spec.swap) if spec.model == "translator" else read_text(path)
+    return read_pairs(path, spec.swap) if model_kind(spec.model).data == "pairs" else read_text(path)
 
 def _prepare(spec: RunSpec, tokenizer: Tokenizer, train_data, val_data):
-    "El modelo de `spec`, creado con su semilla, y su tarea: (modelo, get_batch, loss_fn, eval_batches, optimizer)."
+    "El modelo de `spec`, creado con su semilla, y su tarea: (modelo, get_batch, loss_fn, eval_batches)."
     set_seed(spec.seed)
     model = build_model(spec.model, spec.config)
-    return (model, *TASKS[spec.model](spec, model, tokenizer, train_data, val_data))
+    return (model, *model_kind(spec.model).task(spec, model, tokenizer, train_data, val_data))
 
-def _train_options(spec: RunSpec, loss_fn, optimizer) -> dict:
+def _train_options(spec: RunSpec, loss_fn) -> dict:
     "Los argumentos de `train` que salen de la receta de `spec`."
     return dict(lr=spec.lr, weight_decay=spec.weight_decay, schedule=spec.schedule, warmup=spec.warmup,
-                accumulate=spec.accumulate, optimizer=optimizer, seed=spec.seed,
+                betas=spec.betas, eps=spec.eps, accumulate=spec.accumulate, seed=spec.seed,
                 **({"loss_fn": loss_fn} if loss_fn else {}))
+
+KINDS = {   # el registro: lo único que hay que tocar para añadir un modelo a la orden
+    "gpt": ModelKind(GPTConfig, lambda c: GPT(GPTConfig(**c)), {"char": GPT_RECIPE, "bpe": GPT_BPE_RECIPE}, _lm_task),
+    "lstm": ModelKind(CharLM, lambda c: CharLM(**c), {"char": LSTM_RECIPE}, _lm_task),
+    "bert": ModelKind(BertConfig, lambda c: BertForPreTraining(BertConfig(**c)), {"bpe": BERT_RECIPE}, _bert_task),
+    "translator": ModelKind(TransformerConfig, lambda c: Transformer(TransformerConfig(**c)),
+                            {"bpe": TRANSLATOR_RECIPE}, _translator_task, data="pairs"),
+}
 
 # %% ../nbs/90_cli.ipynb #c035
 def _read_json(path: Path, what: str) -> dict:
@@ -249,10 +249,13 @@ def _read_json(path: Path, what: str) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path} no es un JSON válido ({e}): ¿se editó a mano o está corrupto? {what}") from None
 
+RECIPE_OPTIONS = ("tokenizer", "vocab_size", "batch_size", "window", "lr", "weight_decay", "warmup", "schedule",
+                  "betas", "eps")   # lo que RunSpec toma de la receta del capítulo
+
 def resolve_spec(kind: str, data_path, out: Path, options: dict, tokenizer: Tokenizer | None = None) -> RunSpec:
     """La especificación del entrenamiento en `out`: la de run.json si existe (las `options` dadas deben
     coincidir con ella) o la receta de `kind` con `options` encima."""
-    if kind not in MODELS: raise ValueError(f"Modelo desconocido {kind!r}: elige uno de {', '.join(MODELS)}.")
+    entry = model_kind(kind)
     given = {k: v for k, v in options.items() if v is not None}
     unknown = set(given) - {f.name for f in dataclasses.fields(RunSpec)}
     if unknown: raise ValueError(f"Opciones desconocidas: {sorted(unknown)}.")
@@ -270,13 +273,16 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, tokenizer: Toke
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} ya existe, no está vacía y no es una carpeta de entrenamiento (no tiene {RUN_FILE}): "
                          "elige otra --out para no mezclar archivos.")
-    recipe = {**RECIPES[kind], "steps": 1000, "accumulate": 1, "eval_every": 100, "seed": 0,
-              **{k: v for k, v in given.items() if k != "config"}}
-    if recipe["tokenizer"] not in ("char", "bpe"):
-        raise ValueError(f"tokenizer debe ser 'char' o 'bpe'; recibí {recipe['tokenizer']!r}.")
+    kind_of_tokens = given.get("tokenizer", next(iter(entry.recipes)))  # el del capítulo, si no se da otro
+    if kind_of_tokens not in ("char", "bpe"):
+        raise ValueError(f"tokenizer debe ser 'char' o 'bpe'; recibí {kind_of_tokens!r}.")
+    base = entry.recipes.get(kind_of_tokens) or replace(next(iter(entry.recipes.values())), tokenizer=kind_of_tokens,
+                                                        vocab_size=None if kind_of_tokens == "char" else 1000)
+    recipe = {**{f: getattr(base, f) for f in RECIPE_OPTIONS}, "steps": 1000, "accumulate": 1, "eval_every": 100,
+              "seed": 0, **{k: v for k, v in given.items() if k != "config"}}
     if recipe["tokenizer"] == "char": recipe["vocab_size"] = None
     elif recipe["vocab_size"] is None: recipe["vocab_size"] = 1000
-    config = {**CONFIGS[kind], **given.get("config", {})}
+    config = {**base.config, **given.get("config", {})}
     return RunSpec(model=kind, data_sha256=digest, config=config, **recipe)
 
 # %% ../nbs/90_cli.ipynb #c038
@@ -284,10 +290,11 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, tokenizer: Toke
 def _final_validation(spec, model, tokenizer, val_data, eval_batches, history) -> dict:
     "Lo que se sabe de la validación al terminar: los bits por carácter, las métricas de BERT o la pérdida."
     if history.steps[-1] < spec.steps: return {}                        # parado con --stop-at: aún no
-    if spec.model in ("gpt", "lstm"):
+    task = model_kind(spec.model).task
+    if task is _lm_task:
         text = val_data[:EVAL_CHARS]
         return {"bits_per_char": bits_per_char(model, text, tokenizer), "chars": len(text)}
-    if spec.model == "bert": return pretraining_metrics(model, eval_batches)
+    if task is _bert_task: return pretraining_metrics(model, eval_batches)
     return {"loss": history.val_loss[-1]}
 
 # %% ../nbs/90_cli.ipynb #c039
@@ -320,14 +327,14 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
         train_data, val_data = _split_data(spec, data)
         tokenizer = Tokenizer.load(out/TOKENIZER_FILE) if have_tokenizer else _train_tokenizer(spec, train_data)
         spec.config = {**spec.config, **_vocab_fields(kind, tokenizer)}
-        model, get_batch, loss_fn, eval_batches, optimizer = _prepare(spec, tokenizer, train_data, val_data)
+        model, get_batch, loss_fn, eval_batches = _prepare(spec, tokenizer, train_data, val_data)
         if proc.is_main:
             out.mkdir(parents=True, exist_ok=True)
             with atomic_write(out/RUN_FILE, "w") as f: json.dump(dataclasses.asdict(spec), f, indent=1, ensure_ascii=False)
             if not have_tokenizer: tokenizer.save(out/TOKENIZER_FILE)
         history = train(model, get_batch, spec.steps, eval_batches=eval_batches, eval_every=spec.eval_every,
                         device=proc.device, checkpoint=out/CHECKPOINT_FILE, resume=out/CHECKPOINT_FILE if resume else None,
-                        until=until, progress=progress, desc=kind, **_train_options(spec, loss_fn, optimizer))
+                        until=until, progress=progress, desc=kind, **_train_options(spec, loss_fn))
         difference = max_rank_difference(model)
         if not proc.is_main: return {}
         log = {"model": kind, "parameters": sum(p.numel() for p in model.parameters()),
@@ -356,14 +363,14 @@ def replay_single_process(directory, data_path, world_size: int, progress: bool 
     los microlotes de todos los procesos (cada uno de su generador, sembrado con seed + rango) en un lote global.
     Con dropout > 0 no es exacto: el dropout de cada proceso sale de su propio generador global."""
     spec, tokenizer = _read_run(directory)
-    model, get_batch, loss_fn, _, optimizer = _prepare(spec, tokenizer, *_split_data(spec, _read_data(spec, data_path)))
+    model, get_batch, loss_fn, _ = _prepare(spec, tokenizer, *_split_data(spec, _read_data(spec, data_path)))
     streams, micro, calls = [torch.Generator().manual_seed(spec.seed + r) for r in range(world_size)], \
         spec.accumulate // world_size, 0
     def global_batch(_):                                                # microlote i del paso: del proceso i // micro
         nonlocal calls
         rank, calls = (calls % spec.accumulate) // micro, calls + 1
         return get_batch(streams[rank])
-    train(model, global_batch, spec.steps, device="cpu", progress=progress, **_train_options(spec, loss_fn, optimizer))
+    train(model, global_batch, spec.steps, device="cpu", progress=progress, **_train_options(spec, loss_fn))
     return model
 
 # %% ../nbs/90_cli.ipynb #c044
@@ -379,21 +386,18 @@ def sample(directory, prompt: str = "", max_new_tokens: int = 300, temperature: 
            top_k: int | None = None, top_p: float | None = None, seed: int = 0, device=None) -> str:
     "Continúa `prompt` con el modelo de `directory` (GPT o LSTM); con BERT, rellena cada <mask> del prompt."
     spec, tokenizer, model = load_run(directory, device)
-    if spec.model == "translator": raise ValueError("Un traductor no continúa textos: usa 'transformer-course translate'.")
-    if spec.model == "bert":
+    if model_kind(spec.model).data == "pairs":
+        raise ValueError("Un traductor no continúa textos: usa 'transformer-course translate'.")
+    if model_kind(spec.model).task is _bert_task:
         fills = fill_mask(model, tokenizer, prompt, top_k or 5)
         return "\n".join(" ".join(f"{token} ({p:.2f})" for token, p in hole) for hole in fills)
     ids = tokenizer.encode(prompt) or [tokenizer.bos_id]
-    if spec.model == "gpt":
-        new = generate(model, ids, max_new_tokens, temperature, top_k, top_p, seed)
-    else:
-        new = model.generate(ids, max_new_tokens, temperature, top_k, top_p, seed)
-    return prompt + tokenizer.decode(new)
+    return prompt + tokenizer.decode(model.generate(ids, max_new_tokens, temperature, top_k, top_p, seed))
 
 def evaluate(directory, text: str | None = None, pairs=None, beam: int = 4, device=None) -> dict:
     "Mide el modelo de `directory`: bits por carácter de `text` (GPT, LSTM), el MLM (BERT) o BLEU de `pairs`."
     spec, tokenizer, model = load_run(directory, device)
-    if spec.model == "translator":
+    if model_kind(spec.model).data == "pairs":
         if not pairs: raise ValueError("Para evaluar un traductor hacen falta pares: --pairs ARCHIVO.")
         try: import sacrebleu
         except ImportError: raise ImportError("Medir BLEU necesita sacreBLEU: pip install sacrebleu") from None
@@ -402,7 +406,7 @@ def evaluate(directory, text: str | None = None, pairs=None, beam: int = 4, devi
         return {"bleu": sacrebleu.corpus_bleu(hypotheses, references).score,
                 "chrf": sacrebleu.corpus_chrf(hypotheses, references).score, "pairs": len(pairs)}
     if not text: raise ValueError("Para evaluar este modelo hace falta un texto: --text ARCHIVO.")
-    if spec.model == "bert":
+    if model_kind(spec.model).task is _bert_task:
         docs = [[tokenizer.encode(s) for s in split_sentences(text)]]
         if len(docs[0]) < 2: raise ValueError("El texto necesita al menos dos frases para evaluar a BERT.")
         batches = [pretraining_batch(docs, 32, model.config, torch.Generator().manual_seed(100 + i)) for i in range(8)]
@@ -412,7 +416,7 @@ def evaluate(directory, text: str | None = None, pairs=None, beam: int = 4, devi
 def translate(directory, lines, beam: int = 4, device=None) -> list[str]:
     "Traduce cada línea de `lines` (p. ej. `sys.stdin`, que se lee tras cargar el modelo); las vacías quedan vacías."
     spec, tokenizer, model = load_run(directory, device)
-    if spec.model != "translator": raise ValueError(f"{directory} tiene un {spec.model}, no un traductor.")
+    if model_kind(spec.model).data != "pairs": raise ValueError(f"{directory} tiene un {spec.model}, no un traductor.")
     lines = [line.rstrip("\n") for line in lines]
     full = [i for i, line in enumerate(lines) if line.strip()]
     out = [""] * len(lines)
@@ -478,7 +482,7 @@ def make_parser() -> argparse.ArgumentParser:
         "Entrena un modelo y lo guarda en --out. Si --out ya tiene un entrenamiento, lo reanuda desde su último "
         "checkpoint (las opciones que se den deben ser las mismas). Con 'torchrun --nproc-per-node=N' entrena "
         "con N procesos (DistributedDataParallel).")
-    t.add_argument("model", choices=MODELS, help="qué modelo: gpt, lstm, bert o translator")
+    t.add_argument("model", choices=tuple(KINDS), help=f"qué modelo: {', '.join(KINDS)}")
     data = t.add_mutually_exclusive_group(required=True)
     data.add_argument("--text", type=Path, metavar="ARCHIVO", help="texto UTF-8 (gpt, lstm, bert)")
     data.add_argument("--pairs", type=Path, metavar="ARCHIVO", help="pares origen<TAB>destino, uno por línea (translator)")
@@ -526,8 +530,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/90_cli.ipynb #c053
 def _train_command(args) -> None:
-    if (args.model == "translator") != (args.pairs is not None):
-        raise ValueError("translator se entrena con --pairs ARCHIVO; gpt, lstm y bert, con --text ARCHIVO.")
+    if (model_kind(args.model).data == "pairs") != (args.pairs is not None):
+        pairs = [name for name, kind in KINDS.items() if kind.data == "pairs"]
+        raise ValueError(f"{' y '.join(pairs)} se entrena(n) con --pairs ARCHIVO; "
+                         f"{', '.join(k for k in KINDS if k not in pairs)}, con --text ARCHIVO.")
     names = ("config", "tokenizer", "vocab_size", "steps", "batch_size", "window", "accumulate", "lr",
              "weight_decay", "warmup", "schedule", "eval_every", "seed", "swap")
     log = train_run(args.model, args.text or args.pairs, args.out, {n: getattr(args, n) for n in names},

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import nn
 
-from .attention import causal_mask
-from .bert import GELUFeedForward
+from .attention import MultiHeadAttention, causal_mask
 from .core import check_ids
-from .training import sample_next
-from .transformer import EncoderLayer, FeedForward, LearnedPositionalEncoding
+from .training import Recipe, sample_next
+from .transformer import EncoderLayer, FeedForward, LayerNorm, LearnedPositionalEncoding
 
 # %% auto #0
-__all__ = ['GPTConfig', 'TanhGELUFeedForward', 'n_params_formula', 'GPT', 'to_hf', 'from_hf', 'train_flops_per_token',
-           'sequence_bits', 'KVCache', 'generate', 'kv_cache_bytes']
+__all__ = ['GPT_RECIPE', 'GPT_BPE_RECIPE', 'GPTConfig', 'n_params_formula', 'GPT', 'init_gpt', 'to_hf', 'from_hf',
+           'train_flops_per_token', 'sequence_bits', 'KVCache', 'generate', 'kv_cache_bytes']
 
 # %% ../nbs/08_gpt.ipynb #c006
 @dataclass
@@ -35,31 +34,26 @@ class GPTConfig:
     dropout: float = 0.0            # dropout en embeddings, atención y subcapas
     activation: str = "gelu"        # "gelu" (exacta) o "gelu_tanh" (la aproximación de GPT-2)
     layer_norm_eps: float = 1e-5    # el épsilon de las LayerNorm (el de GPT-2)
+    activations = ("gelu", "gelu_tanh")   # sin anotación: no es un campo; el capítulo 9 añade "swiglu"
 
     def __post_init__(self):
         if self.d_ff is None: self.d_ff = 4 * self.d_model
-        if self.activation not in ("gelu", "gelu_tanh"):
-            raise ValueError(f"activation debe ser 'gelu' o 'gelu_tanh'; recibí {self.activation!r}.")
+        if self.activation not in self.activations:
+            raise ValueError(f"activation debe ser una de {self.activations}; recibí {self.activation!r}.")
         if min(self.vocab_size, self.context_len, self.d_model, self.n_heads, self.n_layers, self.d_ff) < 1:
             raise ValueError("vocab_size, context_len, d_model, n_heads, n_layers y d_ff deben ser ≥ 1.")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) debe ser múltiplo de n_heads ({self.n_heads}): "
                              "cada cabeza recibe d_model / n_heads dimensiones.")
 
-# %% ../nbs/08_gpt.ipynb #c009
-class TanhGELUFeedForward(FeedForward):
-    "La red posición a posición con la GELU aproximada con tanh de GPT-2 («gelu_new» en transformers)."
-    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
-        return self.linear2(self.dropout(F.gelu(self.linear1(x), approximate="tanh")))
-
-# %% ../nbs/08_gpt.ipynb #c012
+# %% ../nbs/08_gpt.ipynb #c011
 def n_params_formula(config: GPTConfig) -> int:
     "Parámetros de un GPT con salida atada: V·C + T·C + L·(4C² + 4C + 2·C·F + F + C + 4C) + 2C."
     V, T, C, F_, L = config.vocab_size, config.context_len, config.d_model, config.d_ff, config.n_layers
     per_layer = (4 * C * C + 4 * C) + (2 * C * F_ + F_ + C) + 2 * 2 * C   # atención, red, dos LayerNorm
     return V * C + T * C + L * per_layer + 2 * C
 
-# %% ../nbs/08_gpt.ipynb #c014
+# %% ../nbs/08_gpt.ipynb #c013
 class GPT(nn.Module):
     "GPT: embeddings de token y posición, bloques pre-LN con autoatención causal y salida atada a los embeddings."
     def __init__(self, config: GPTConfig):
@@ -68,48 +62,52 @@ class GPT(nn.Module):
         self.tok_embed = nn.Embedding(c.vocab_size, c.d_model)
         self.positions = LearnedPositionalEncoding(c.d_model, c.context_len)
         self.dropout = nn.Dropout(c.dropout)
-        feed_forward = GELUFeedForward if c.activation == "gelu" else TanhGELUFeedForward
-        self.blocks = nn.ModuleList(EncoderLayer(c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=True)
-                                    for _ in range(c.n_layers))
-        for block in self.blocks:                                       # el bloque del codificador + máscara causal
-            block.ff = feed_forward(c.d_model, c.d_ff, c.dropout)
-            block.norm1.eps = block.norm2.eps = c.layer_norm_eps
-        self.final_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
-        self.apply(_init_gpt)
-        for block in self.blocks:                                       # GPT-2: lo que va a la residual, más pequeño
-            for w in (block.self_attn.out_proj.weight, block.ff.linear2.weight):
-                nn.init.normal_(w, std=0.02 / math.sqrt(2 * c.n_layers))
+        norm = partial(LayerNorm, eps=c.layer_norm_eps)
+        self.blocks = nn.ModuleList(                                    # el bloque del codificador + máscara causal
+            EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout),
+                         FeedForward(c.d_model, c.d_ff, c.dropout, c.activation), c.dropout, norm_first=True, norm=norm)
+            for _ in range(c.n_layers))
+        self.final_norm = norm(c.d_model)
+        init_gpt(self)
 
     def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         "ids (B, T) → logits (B, T, V). Con `cache`, los ids continúan lo que ya tiene la caché."
         check_ids(ids, "ids", self.config.vocab_size)
         if ids.shape[1] == 0: raise ValueError(f"ids está vacío (forma {tuple(ids.shape)}): hace falta al menos un token.")
-        start = cache.length if cache is not None else 0
-        if start + ids.shape[1] > self.config.context_len:
-            raise ValueError(f"Hay {start + ids.shape[1]} posiciones y el modelo admite {self.config.context_len} "
+        T, start = ids.shape[1], (cache.length if cache is not None else 0)
+        if start + T > self.config.context_len:
+            raise ValueError(f"Hay {start + T} posiciones y el modelo admite {self.config.context_len} "
                              "(context_len): recorta la entrada a los últimos context_len tokens.")
-        x = self.dropout(self.tok_embed(ids) + self.positions.weight[start:start + ids.shape[1]])
-        if cache is None:
-            mask = causal_mask(ids.shape[1], device=ids.device)
-            for block in self.blocks: x = block(x, mask)
-        else:
-            if cache.weights is None: cache.weights = [_decode_weights(block) for block in self.blocks]
-            for i, block in enumerate(self.blocks): x = _cached_block(block, x, cache, i)
-            cache.length += ids.shape[1]
+        x = self.dropout(self.tok_embed(ids) + self.positions.weight[start:start + T])
+        mask = causal_mask(T, start + T, device=ids.device) if T > 1 else None   # un token solo ve todo lo anterior
+        for i, block in enumerate(self.blocks): x = block(x, mask, cache, i)
+        if cache is not None: cache.length += T
         return self.final_norm(x) @ self.tok_embed.weight.T
 
     def sequence_bits(self, ids: torch.Tensor, bos_id: int) -> float:
         "Bits totales de `ids` (1-D), para `bits_per_char`: ver `sequence_bits`."
         return sequence_bits(self, ids, bos_id)
 
-def _init_gpt(module: nn.Module) -> None:
-    "La inicialización de GPT-2: normales de desviación 0,02 y sesgos a cero."
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=0.02)
-        if getattr(module, "bias", None) is not None: nn.init.zeros_(module.bias)
-    elif isinstance(module, LearnedPositionalEncoding): nn.init.normal_(module.weight, std=0.01)
+    def generate(self, prompt: list[int], max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int = 0) -> list[int]:
+        "Continúa `prompt` (ids) con la caché KV: ver `generate`; los mismos argumentos que `CharLM.generate`."
+        return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed)
 
-# %% ../nbs/08_gpt.ipynb #c020
+def init_gpt(model: nn.Module) -> None:
+    """La inicialización de GPT-2: normales de desviación 0,02 (0,01 las posiciones) y sesgos a cero; lo que escribe
+    en el flujo residual (la salida de la atención y la última capa de la red), 0,02/√(2L)."""
+    def init(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+            if getattr(module, "bias", None) is not None: nn.init.zeros_(module.bias)
+        elif isinstance(module, LearnedPositionalEncoding): nn.init.normal_(module.weight, std=0.01)
+    model.apply(init)
+    for block in model.blocks:
+        for name, w in block.named_parameters():
+            if name.endswith(("out_proj.weight", "linear2.weight")):
+                nn.init.normal_(w, std=0.02 / math.sqrt(2 * model.config.n_layers))
+
+# %% ../nbs/08_gpt.ipynb #c019
 _HF_ACTIVATIONS = {"gelu": "gelu", "gelu_tanh": "gelu_new"}
 
 def _hf_config(config: GPTConfig):
@@ -135,7 +133,7 @@ def _hf_pairs(config: GPTConfig) -> list[tuple[str, str, bool]]:
             pairs += [(f"{ours}.{a}.weight", f"{theirs}.{b}.weight", t), (f"{ours}.{a}.bias", f"{theirs}.{b}.bias", False)]
     return pairs
 
-# %% ../nbs/08_gpt.ipynb #c021
+# %% ../nbs/08_gpt.ipynb #c020
 def to_hf(model: GPT):
     "Nuestro GPT como un `GPT2LMHeadModel` de transformers con los mismos pesos."
     from transformers import GPT2LMHeadModel
@@ -174,11 +172,16 @@ def from_hf(hf_model) -> GPT:
                 ours[f"blocks.{i}.self_attn.{n}_proj.bias"].copy_(bi)
     return model.eval()
 
-# %% ../nbs/08_gpt.ipynb #c027
+# %% ../nbs/08_gpt.ipynb #c026
 def train_flops_per_token(config: GPTConfig) -> int:
     "Operaciones de coma flotante por token al entrenar: 6 por parámetro que multiplica + 12·L·T·C de la atención."
     matmul_params = n_params_formula(config) - config.context_len * config.d_model   # las posiciones solo se suman
     return 6 * matmul_params + 12 * config.n_layers * config.context_len * config.d_model
+
+# %% ../nbs/08_gpt.ipynb #c027
+GPT_RECIPE = Recipe(config=dict(context_len=64, d_model=128, n_heads=4, n_layers=4), tokenizer="char",
+                    batch_size=32, lr=6e-3, weight_decay=0.1, warmup=40)   # el GPT de caracteres
+GPT_BPE_RECIPE = replace(GPT_RECIPE, tokenizer="bpe", vocab_size=1000, lr=3e-3, warmup=30)   # el de BPE
 
 # %% ../nbs/08_gpt.ipynb #c035
 @torch.no_grad()
@@ -202,21 +205,21 @@ def sequence_bits(model: GPT, ids: torch.Tensor, bos_id: int, batch_size: int = 
     model.train(was_training)
     return total / math.log(2)
 
-# %% ../nbs/08_gpt.ipynb #c044
+# %% ../nbs/08_gpt.ipynb #c046
 class KVCache:
-    "Claves y valores ya calculados, reservados de una vez: (L, B, H, context_len, D) cada uno."
-    def __init__(self, config: GPTConfig, batch_size: int = 1, device=None, dtype=torch.float32):
-        shape = (config.n_layers, batch_size, config.n_heads, config.context_len, config.d_model // config.n_heads)
+    "Claves y valores ya calculados, reservados de una vez: (L, B, G, context_len, D) cada uno; G = n_kv_heads."
+    def __init__(self, config, batch_size: int = 1, device=None, dtype=torch.float32):
+        n_kv_heads = getattr(config, "n_kv_heads", None) or config.n_heads   # G = H aquí; G < H en el capítulo 9
+        shape = (config.n_layers, batch_size, n_kv_heads, config.context_len, config.d_model // config.n_heads)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.length, self.context_len = 0, config.context_len
-        self.weights = None              # los pesos de los bloques listos para generar (`_decode_weights`)
 
     @property
     def nbytes(self) -> int: return self.k.nbytes + self.v.nbytes
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        "Escribe las claves y valores (B, H, T, D) de los tokens nuevos y devuelve todos los de la capa."
+        "Escribe las claves y valores (B, G, T, D) de los tokens nuevos y devuelve todos los de la capa."
         end = self.length + k.shape[2]
         if k.dtype != self.k.dtype or k.device != self.k.device:
             raise ValueError(f"La caché es de {self.k.dtype} en {self.k.device} y el modelo calcula en {k.dtype} en "
@@ -227,37 +230,12 @@ class KVCache:
         self.k[layer, :, :, self.length:end], self.v[layer, :, :, self.length:end] = k, v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
-# %% ../nbs/08_gpt.ipynb #c046
-def _cached_block(block: EncoderLayer, x: torch.Tensor, cache: KVCache, layer: int) -> torch.Tensor:
-    "Un bloque pre-LN sobre los tokens nuevos `x` (B, T, C), con las claves y valores anteriores de la caché."
-    (w_qkv, b_qkv), (w_out, b_out), (w1, b1), (w2, b2) = cache.weights[layer]
-    linear = lambda t, w, b: torch.addmm(b, t.reshape(-1, t.shape[-1]), w).view(*t.shape[:-1], w.shape[1])
-    q, k, v = (rearrange(t, "b t (h d) -> b h t d", h=block.self_attn.n_heads)
-               for t in linear(block.norm1(x), w_qkv, b_qkv).chunk(3, dim=-1))
-    k, v = cache.update(layer, k, v)                                     # (B, H, S, D) con S = lo anterior + T
-    mask = causal_mask(q.shape[2], k.shape[2], device=x.device) if q.shape[2] > 1 else None   # uno solo: lo ve todo
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    x = x + block.dropout(linear(rearrange(out, "b h t d -> b t (h d)"), w_out, b_out))
-    approximate = "tanh" if isinstance(block.ff, TanhGELUFeedForward) else "none"
-    h = block.ff.dropout(F.gelu(linear(block.norm2(x), w1, b1), approximate=approximate))
-    return x + block.dropout(linear(h, w2, b2))
-
 # %% ../nbs/08_gpt.ipynb #c048
-def _decode_weights(block: EncoderLayer) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    "(peso, sesgo) de q|k|v juntas, la salida de la atención y las dos capas de la red, traspuestos a (entrada, salida)."
-    attn, ff = block.self_attn, block.ff
-    qkv = (torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]),
-           torch.cat([attn.q_proj.bias, attn.k_proj.bias, attn.v_proj.bias]))
-    pairs = (qkv, (attn.out_proj.weight, attn.out_proj.bias), (ff.linear1.weight, ff.linear1.bias),
-             (ff.linear2.weight, ff.linear2.bias))
-    return [(w.detach().T.contiguous(), b.detach()) for w, b in pairs]
-
-# %% ../nbs/08_gpt.ipynb #c050
 @torch.no_grad()
-def generate(model: GPT, prompt_ids, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+def generate(model: nn.Module, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, seed: int = 0, use_cache: bool = True) -> list[int]:
-    "Continúa `prompt_ids` con `max_new_tokens` ids (temperatura 0 = voraz); con caché KV o recalculando todo."
-    prompt = [int(i) for i in prompt_ids]
+    "Continúa `prompt` (ids) con `max_new_tokens` ids (temperatura 0 = voraz); con caché KV o recalculando todo."
+    prompt = [int(i) for i in prompt]
     if not prompt: raise ValueError("El prompt está vacío: empieza al menos por un token (p. ej. el de <bos>).")
     if max_new_tokens < 0: raise ValueError(f"max_new_tokens debe ser ≥ 0; recibí {max_new_tokens}.")
     T = model.config.context_len
@@ -271,9 +249,7 @@ def generate(model: GPT, prompt_ids, max_new_tokens: int, temperature: float = 1
         if not use_cache:
             logits = model(torch.tensor([out[-T:]], device=device))[:, -1]
         elif cache is None or cache.length == T:                         # caché nueva: al principio o llena
-            weights = cache.weights if cache is not None else None
             cache = KVCache(model.config, 1, device, model.tok_embed.weight.dtype)
-            cache.weights = weights                                      # los pesos preparados valen para la nueva
             keep = T if len(out) < T else max(T // 2, 1)                 # llena: sigue con la última mitad
             logits = model(torch.tensor([out[-keep:]], device=device), cache)[:, -1]
         else:
@@ -282,7 +258,7 @@ def generate(model: GPT, prompt_ids, max_new_tokens: int, temperature: float = 1
     model.train(was_training)
     return out[len(prompt):]
 
-# %% ../nbs/08_gpt.ipynb #c056
+# %% ../nbs/08_gpt.ipynb #c058
 def kv_cache_bytes(n_layers: int, context_len: int, d_kv: int, bytes_per_value: int = 2, batch_size: int = 1) -> int:
     "Memoria de la caché KV: 2 (claves y valores) · capas · posiciones · d_kv · bytes · secuencias."
     return 2 * n_layers * context_len * d_kv * bytes_per_value * batch_size

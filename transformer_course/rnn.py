@@ -10,10 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import check_features, check_ids
-from .training import sample_next, stream_bits
+from .training import Recipe, sample_next, stream_bits
 
 # %% auto #0
-__all__ = ['RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM', 'set_forget_bias', 'sensitivity']
+__all__ = ['LSTM_RECIPE', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM', 'set_forget_bias',
+           'sensitivity']
 
 # %% ../nbs/04_rnn.ipynb #c006
 class RNNCell(nn.Module):
@@ -184,7 +185,11 @@ class CharLM(nn.Module):
         self.train(was_training)
         return out
 
-# %% ../nbs/04_rnn.ipynb #c038
+# %% ../nbs/04_rnn.ipynb #c029
+LSTM_RECIPE = Recipe(config=dict(d_model=64, hidden_size=256, n_layers=1, cell="lstm"), tokenizer="char",
+                     batch_size=32, window=64, lr=1e-2)       # la receta de este capítulo (y del capítulo 8)
+
+# %% ../nbs/04_rnn.ipynb #c039
 def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
     "Pone a `value` el sesgo de la puerta de olvido de una LSTM (del curso o de PyTorch), sumando b_ih y b_hh."
     found = False

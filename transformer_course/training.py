@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from .core import atomic_write, get_device, set_seed
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'CHECKPOINT_FORMAT', 'random_windows', 'lm_loss', 'warmup_cosine', 'inverse_sqrt', 'make_schedule',
-           'param_groups', 'History', 'save_checkpoint', 'load_checkpoint', 'checkpoint_info', 'train', 'stream_bits',
-           'bits_per_char', 'sample_next']
+           'param_groups', 'History', 'save_checkpoint', 'load_checkpoint', 'checkpoint_info', 'train', 'Recipe',
+           'random_batch', 'stream_bits', 'bits_per_char', 'sample_next']
 
 # %% ../nbs/00_training.ipynb #c006
 def random_windows(ids: torch.Tensor, batch_size: int, context_len: int, generator: torch.Generator):
@@ -260,7 +261,8 @@ def _data_parallel(model: nn.Module, loss_fn, device: torch.device):
 def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_decay: float = 0.0,
           schedule="cosine", warmup: int = 0, clip: float | None = 1.0, accumulate: int = 1,
           loss_fn=lm_loss, eval_batches=None, eval_fn=None, eval_every: int = 100, log_every: int = 10,
-          seed: int = 0, device=None, optimizer: torch.optim.Optimizer | None = None, best=None,
+          betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, seed: int = 0, device=None,
+          optimizer: torch.optim.Optimizer | None = None, best=None,
           checkpoint=None, resume=None, until: int | None = None, progress: bool = True,
           desc: str = "entrenando") -> History:
     "Entrena `model` `steps` pasos (o hasta el paso `until`) con los lotes de `get_batch(generator)`; devuelve la `History`."
@@ -280,7 +282,9 @@ def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_d
     set_seed(seed + rank)
     generator = torch.Generator().manual_seed(seed + rank)              # con torchrun, cada proceso sus lotes
     model.to(device)
-    optimizer = optimizer or torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
+    fused = device.type in ("cpu", "cuda")                          # un núcleo para todos los tensores
+    optimizer = optimizer or torch.optim.AdamW(param_groups(model, weight_decay), lr=lr, betas=betas, eps=eps,
+                                               fused=fused)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, make_schedule(schedule, steps, warmup))
     first, history = _resume(resume, model, optimizer, scheduler, generator) if resume else (0, History())
     step_loss = _data_parallel(model, loss_fn, device)
@@ -299,7 +303,7 @@ def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_d
         if world > 1:                                                   # la pérdida media de todos los procesos
             total = total / world
             dist.all_reduce(total)
-        norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf)
+        norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf, foreach=True)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
@@ -326,6 +330,32 @@ def train(model: nn.Module, get_batch, steps: int, *, lr: float = 3e-3, weight_d
     return history
 
 # %% ../nbs/00_training.ipynb #c038
+@dataclass(frozen=True)
+class Recipe:
+    "Cómo entrena un capítulo su modelo: arquitectura, tokenizador, lotes, AdamW y calendario, en un solo sitio."
+    config: dict = field(default_factory=dict)  # los campos de la configuración del modelo que fija el capítulo
+    tokenizer: str = "char"                     # "char" o "bpe"
+    vocab_size: int | None = None               # tokens del BPE
+    batch_size: int = 32                        # secuencias por lote (el traductor: tokens por lote)
+    window: int | None = None                   # longitud de las ventanas; None = el context_len del modelo
+    lr: float = 3e-3                            # tasa de aprendizaje máxima
+    weight_decay: float = 0.0                   # decaimiento de los pesos (no en sesgos ni normas)
+    warmup: int = 0                             # pasos de calentamiento
+    schedule: str = "cosine"                    # "cosine", "inverse_sqrt" o "constant"
+    betas: tuple[float, float] = (0.9, 0.999)   # las β de Adam
+    eps: float = 1e-8                           # la ε de Adam
+
+    def options(self) -> dict:
+        "Los argumentos de `train` que fija la receta."
+        return dict(lr=self.lr, weight_decay=self.weight_decay, warmup=self.warmup, schedule=self.schedule,
+                    betas=self.betas, eps=self.eps)
+
+def random_batch(batches: Sequence):
+    "Un `get_batch` para `train` que elige uno de los lotes ya hechos `batches` con el generador del bucle."
+    if len(batches) == 0: raise ValueError("No hay lotes entre los que elegir.")
+    return lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))]
+
+# %% ../nbs/00_training.ipynb #c041
 @torch.no_grad()
 def stream_bits(model: nn.Module, ids: torch.Tensor, bos_id: int, chunk: int = 2048) -> float:
     "Bits totales de `ids` leídos de una pasada, arrastrando el estado: cada token dado todo lo anterior."
@@ -355,7 +385,7 @@ def bits_per_char(model, text: str, tokenizer=None, **options) -> float:
         stream_bits(model, ids, tokenizer.bos_id)
     return bits / len(text)
 
-# %% ../nbs/00_training.ipynb #c041
+# %% ../nbs/00_training.ipynb #c044
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     "El siguiente id para cada fila de `logits` (…, V): voraz si `temperature` = 0; si no, muestreado."

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -17,12 +18,13 @@ from torch import nn
 from .attention import MultiHeadAttention, causal_mask, copy_weights_from_torch_mha
 from .core import check_ids, set_seed
 from .tokenization import BPETokenizer
-from .training import checkpoint_info, load_checkpoint, save_checkpoint, train
+from .training import Recipe, checkpoint_info, load_checkpoint, random_batch, save_checkpoint, train
 
 # %% auto #0
-__all__ = ['SinusoidalPositionalEncoding', 'LearnedPositionalEncoding', 'residual', 'FeedForward', 'EncoderLayer', 'DecoderLayer',
-           'copy_weights_from_torch_layer', 'TransformerConfig', 'Transformer', 'make_batches', 'translation_loss',
-           'greedy_decode', 'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
+__all__ = ['ACTIVATIONS', 'TRANSLATOR_RECIPE', 'SinusoidalPositionalEncoding', 'LearnedPositionalEncoding', 'layer_norm',
+           'LayerNorm', 'residual', 'FeedForward', 'EncoderLayer', 'DecoderLayer', 'copy_weights_from_torch_layer',
+           'TransformerConfig', 'Transformer', 'pad_rows', 'make_batches', 'translation_loss', 'greedy_decode',
+           'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
 
 # %% ../nbs/06_transformer.ipynb #c008
 class SinusoidalPositionalEncoding(nn.Module):
@@ -55,46 +57,72 @@ class LearnedPositionalEncoding(nn.Module):
                              "(context_len): acórtala o crea el modelo con un context_len mayor.")
         return x + self.weight[: x.shape[1]]
 
-# %% ../nbs/06_transformer.ipynb #c017
+# %% ../nbs/06_transformer.ipynb #c018
+def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    "LN(x) = (x − μ) / √(σ² + ε) · γ + β, con μ y σ² de las C componentes de cada posición: (…, C) -> (…, C)."
+    mean = x.mean(dim=-1, keepdim=True)
+    var = (x - mean).square().mean(dim=-1, keepdim=True)               # la de la población: ÷ C
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+class LayerNorm(nn.Module):
+    "Normalización de capa con ganancia γ (`weight`, empieza en 1) y sesgo β (`bias`, en 0) aprendidos."
+    def __init__(self, d_model: int, eps: float = 1e-5):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.ones(d_model)), nn.Parameter(torch.zeros(d_model))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (…, C) -> (…, C)
+        if x.shape[-1] != len(self.weight):
+            raise ValueError(f"La LayerNorm es de {len(self.weight)} componentes y la entrada tiene "
+                             f"{x.shape[-1]} en la última dimensión (forma {tuple(x.shape)}).")
+        return F.layer_norm(x, (len(self.weight),), self.weight, self.bias, self.eps)   # = layer_norm, fusionada
+
+    def extra_repr(self) -> str: return f"{len(self.weight)}, eps={self.eps}"
+
+# %% ../nbs/06_transformer.ipynb #c025
 def residual(x: torch.Tensor, norm: nn.Module, sublayer, dropout: nn.Module, norm_first: bool) -> torch.Tensor:
     "La subcapa `sublayer` con su conexión residual: pre-LN x + f(LN(x)) o post-LN LN(x + f(x))."
     if norm_first: return x + dropout(sublayer(norm(x)))
     return norm(x + dropout(sublayer(x)))
 
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": partial(F.gelu, approximate="tanh")}  # GELU: cap. 7 y 8
+
 class FeedForward(nn.Module):
-    "La red posición a posición: Linear(d_model → d_ff), ReLU, Linear(d_ff → d_model)."
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
+    "La red posición a posición: Linear(d_model → d_ff), activación (ReLU en 2017), Linear(d_ff → d_model)."
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation debe ser una de {sorted(ACTIVATIONS)}; recibí {activation!r}.")
         self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout, self.activation = nn.Dropout(dropout), activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
-        return self.linear2(self.dropout(F.relu(self.linear1(x))))
+        return self.linear2(self.dropout(ACTIVATIONS[self.activation](self.linear1(x))))
 
-# %% ../nbs/06_transformer.ipynb #c019
+# %% ../nbs/06_transformer.ipynb #c027
 class EncoderLayer(nn.Module):
-    "Capa del codificador: autoatención y red posición a posición, cada una con residual y LayerNorm."
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, norm_first: bool = True):
+    "Capa del codificador: autoatención y red posición a posición, cada una con residual y normalización."
+    def __init__(self, d_model: int, self_attn: nn.Module, ff: nn.Module, dropout: float = 0.0,
+                 norm_first: bool = True, norm=LayerNorm):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
-        self.ff = FeedForward(d_model, d_ff, dropout)
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.self_attn, self.ff = self_attn, ff                         # las subcapas, construidas por el modelo
+        self.norm1, self.norm2 = norm(d_model), norm(d_model)
         self.dropout, self.norm_first = nn.Dropout(dropout), norm_first
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        "x (B, S, C); `mask` (B, 1, 1, S), True = posición real → (B, S, C)."
-        x = residual(x, self.norm1, lambda h: self.self_attn(h, mask=mask)[0], self.dropout, self.norm_first)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, cache=None, layer: int = 0) -> torch.Tensor:
+        "x (B, S, C); `mask` (B, 1, 1, S) o (T, S), True = puede mirar → (B, S, C)."
+        attend = lambda h: self.self_attn(h, mask=mask, cache=cache, layer=layer)[0]
+        x = residual(x, self.norm1, attend, self.dropout, self.norm_first)
         return residual(x, self.norm2, self.ff, self.dropout, self.norm_first)
 
-# %% ../nbs/06_transformer.ipynb #c020
+# %% ../nbs/06_transformer.ipynb #c028
 class DecoderLayer(nn.Module):
     "Capa del decodificador: autoatención causal, atención cruzada a la memoria y red posición a posición."
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, norm_first: bool = True):
+    def __init__(self, d_model: int, self_attn: nn.Module, cross_attn: nn.Module, ff: nn.Module,
+                 dropout: float = 0.0, norm_first: bool = True, norm=LayerNorm):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout)
-        self.ff = FeedForward(d_model, d_ff, dropout)
-        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.self_attn, self.cross_attn, self.ff = self_attn, cross_attn, ff
+        self.norm1, self.norm2, self.norm3 = (norm(d_model) for _ in range(3))
         self.dropout, self.norm_first = nn.Dropout(dropout), norm_first
         self.cross_weights = None                                       # (B, H, T, S) si se piden
 
@@ -110,7 +138,7 @@ class DecoderLayer(nn.Module):
                      self.dropout, self.norm_first)
         return residual(x, self.norm3, self.ff, self.dropout, self.norm_first)
 
-# %% ../nbs/06_transformer.ipynb #c022
+# %% ../nbs/06_transformer.ipynb #c030
 def copy_weights_from_torch_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.Module):
     "Copia en `ours` los pesos de un nn.TransformerEncoderLayer o DecoderLayer con activación ReLU."
     pairs = {EncoderLayer: nn.TransformerEncoderLayer, DecoderLayer: nn.TransformerDecoderLayer}
@@ -118,7 +146,7 @@ def copy_weights_from_torch_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.
         raise TypeError(f"{type(ours).__name__} se copia de un {pairs[type(ours)].__name__}, "
                         f"no de {type(theirs).__name__}.")
     relu = theirs.activation is F.relu or isinstance(theirs.activation, nn.ReLU)
-    if theirs.norm_first != ours.norm_first or not relu:
+    if theirs.norm_first != ours.norm_first or not relu or getattr(ours.ff, "activation", None) != "relu":
         raise ValueError(f"Las dos capas deben tener la misma norm_first (la nuestra: {ours.norm_first}) y "
                          "activación ReLU.")
     with torch.no_grad():
@@ -130,7 +158,7 @@ def copy_weights_from_torch_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.
             if hasattr(ours, name): getattr(ours, name).load_state_dict(getattr(theirs, name).state_dict())
     return ours
 
-# %% ../nbs/06_transformer.ipynb #c025
+# %% ../nbs/06_transformer.ipynb #c033
 @dataclass
 class TransformerConfig:
     "Hiperparámetros de un Transformer codificador–decodificador."
@@ -154,7 +182,7 @@ class TransformerConfig:
             raise ValueError("Con share_embeddings=True los dos vocabularios deben ser el mismo "
                              f"(src {self.src_vocab_size}, tgt {self.tgt_vocab_size}).")
 
-# %% ../nbs/06_transformer.ipynb #c027
+# %% ../nbs/06_transformer.ipynb #c035
 class Transformer(nn.Module):
     "El Transformer codificador–decodificador de Vaswani et al. (2017), pre-LN o post-LN."
     def __init__(self, config: TransformerConfig):
@@ -165,12 +193,15 @@ class Transformer(nn.Module):
         for table in {self.src_embed, self.tgt_embed}: nn.init.normal_(table.weight, std=c.d_model ** -0.5)
         positions = SinusoidalPositionalEncoding if c.positional == "sinusoidal" else LearnedPositionalEncoding
         self.positions = positions(c.d_model, c.context_len)
-        layer_args = (c.d_model, c.n_heads, c.d_ff, c.dropout, c.norm_first)
-        self.encoder = nn.ModuleList(EncoderLayer(*layer_args) for _ in range(c.n_layers))
-        self.decoder = nn.ModuleList(DecoderLayer(*layer_args) for _ in range(c.n_layers))
+        attention = lambda: MultiHeadAttention(c.d_model, c.n_heads, c.dropout)
+        ff = lambda: FeedForward(c.d_model, c.d_ff, c.dropout)         # ReLU, como en 2017
+        self.encoder = nn.ModuleList(EncoderLayer(c.d_model, attention(), ff(), c.dropout, c.norm_first)
+                                     for _ in range(c.n_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(c.d_model, attention(), attention(), ff(), c.dropout,
+                                                  c.norm_first) for _ in range(c.n_layers))
         # pre-LN necesita una LayerNorm al final de cada pila; en post-LN la última subcapa ya normaliza
-        self.encoder_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
-        self.decoder_norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
+        self.encoder_norm = LayerNorm(c.d_model) if c.norm_first else nn.Identity()
+        self.decoder_norm = LayerNorm(c.d_model) if c.norm_first else nn.Identity()
         self.dropout = nn.Dropout(c.dropout)
 
     def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
@@ -196,7 +227,13 @@ class Transformer(nn.Module):
         "ids de origen (B, S) y de destino desplazados (B, T) → logits (B, T, V)."
         return self.decode(tgt, *self.encode(src))
 
-# %% ../nbs/06_transformer.ipynb #c036
+# %% ../nbs/06_transformer.ipynb #c044
+def pad_rows(rows: Sequence[Sequence[int]], value: int = 0) -> torch.Tensor:
+    "Filas de ids de distinta longitud → tensor (B, T) rellenado con `value` a la derecha."
+    out = torch.full((len(rows), max(map(len, rows))), value, dtype=torch.long)
+    for i, row in enumerate(rows): out[i, :len(row)] = torch.as_tensor(row, dtype=torch.long)
+    return out
+
 def make_batches(pairs: Sequence[tuple[list[int], list[int]]], max_tokens: int, pad_id: int, bos_id: int,
                  eos_id: int, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     "Lotes (origen (B, S), destino (B, T)) de pares de ids de longitud parecida, de hasta `max_tokens` cada uno."
@@ -211,13 +248,10 @@ def make_batches(pairs: Sequence[tuple[list[int], list[int]]], max_tokens: int, 
             groups.append(current); current, longest = [], 0
         current.append(i); longest = max(longest, width(i))
     groups.append(current)
-    def pad(rows: list[list[int]]) -> torch.Tensor:
-        out = torch.full((len(rows), max(map(len, rows))), pad_id)
-        for r, row in enumerate(rows): out[r, :len(row)] = torch.tensor(row)
-        return out
-    return [(pad([pairs[i][0] for i in g]), pad([[bos_id, *pairs[i][1], eos_id] for i in g])) for g in groups]
+    return [(pad_rows([pairs[i][0] for i in g], pad_id), pad_rows([[bos_id, *pairs[i][1], eos_id] for i in g], pad_id))
+            for g in groups]
 
-# %% ../nbs/06_transformer.ipynb #c041
+# %% ../nbs/06_transformer.ipynb #c049
 def translation_loss(model: Transformer, batch: tuple[torch.Tensor, torch.Tensor],
                      label_smoothing: float = 0.1) -> torch.Tensor:
     "Entropía cruzada media por token de destino (sin contar <pad>), con suavizado de etiquetas."
@@ -226,7 +260,7 @@ def translation_loss(model: Transformer, batch: tuple[torch.Tensor, torch.Tensor
     return F.cross_entropy(logits.flatten(0, 1).float(), tgt[:, 1:].flatten(),
                            ignore_index=model.config.pad_id, label_smoothing=label_smoothing)
 
-# %% ../nbs/06_transformer.ipynb #c047
+# %% ../nbs/06_transformer.ipynb #c055
 def _max_len(model: Transformer, src: torch.Tensor, max_len: int | None) -> int:
     "Tokens como mucho: 1,5 veces la anchura S del lote de origen más 5 (o `max_len`), sin pasar de context_len."
     S = src.shape[1]
@@ -251,7 +285,7 @@ def greedy_decode(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: in
         if len(active) == 0: break
     return out[:, :step + 1]
 
-# %% ../nbs/06_transformer.ipynb #c049
+# %% ../nbs/06_transformer.ipynb #c057
 @torch.no_grad()
 def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int, beam: int = 4,
                 alpha: float = 0.6, max_len: int | None = None) -> torch.Tensor:
@@ -289,7 +323,12 @@ def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int,
             if len(active) == 0: break
     return out[:, :step + 1]
 
-# %% ../nbs/06_transformer.ipynb #c051
+# %% ../nbs/06_transformer.ipynb #c059
+TRANSLATOR_RECIPE = Recipe(tokenizer="bpe", vocab_size=8000, batch_size=1000, lr=3e-3, warmup=100,
+                           schedule="inverse_sqrt", betas=(0.9, 0.98), eps=1e-9)
+# la arquitectura son los valores por defecto de TransformerConfig; AdamW sin decaimiento = Adam
+
+# %% ../nbs/06_transformer.ipynb #c060
 def _check_pairs(pairs, name: str) -> list[tuple[str, str]]:
     "Los pares como lista de tuplas (origen, destino) de textos no vacíos, o un error que dice cuál falla."
     if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__len__") or len(pairs) == 0:
@@ -301,7 +340,7 @@ def _check_pairs(pairs, name: str) -> list[tuple[str, str]]:
         out.append((pair[0], pair[1]))
     return out
 
-# %% ../nbs/06_transformer.ipynb #c052
+# %% ../nbs/06_transformer.ipynb #c061
 class Translator:
     "Un traductor: el tokenizador BPE conjunto y el Transformer que lo usa."
     def __init__(self, tokenizer: BPETokenizer, model: Transformer):
@@ -313,8 +352,9 @@ class Translator:
         self.tokenizer, self.model, self.history = tokenizer, model, None
 
     @classmethod
-    def fit(cls, pairs: Sequence[tuple[str, str]], steps: int = 1000, *, vocab_size: int = 8000,
-            max_tokens: int = 1000, lr: float = 3e-3, warmup: int = 100, label_smoothing: float = 0.1,
+    def fit(cls, pairs: Sequence[tuple[str, str]], steps: int = 1000, *, vocab_size: int = TRANSLATOR_RECIPE.vocab_size,
+            max_tokens: int = TRANSLATOR_RECIPE.batch_size, lr: float = TRANSLATOR_RECIPE.lr,
+            warmup: int = TRANSLATOR_RECIPE.warmup, label_smoothing: float = 0.1,
             validation: Sequence[tuple[str, str]] | None = None, eval_fn=None, eval_every: int | None = None,
             seed: int = 0, progress: bool = True, device=None, **config) -> "Translator":
         """Aprende el BPE de `pairs` (origen, destino) y entrena un Transformer `steps` pasos.
@@ -335,17 +375,15 @@ class Translator:
         loss = lambda m, batch: translation_loss(m, batch, label_smoothing)
         eval_batches = None if validation is None else \
             make_batches(ids(_check_pairs(validation, "validation")), max_tokens, **special)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98), eps=1e-9)
         translator = cls(tokenizer, model)
         measure = (lambda m: eval_fn(translator)) if eval_fn is not None else None
-        pick = lambda g: batches[int(torch.randint(len(batches), (1,), generator=g))]   # un lote al azar
         translator.history = train(
-            model, pick, steps, schedule="inverse_sqrt", warmup=warmup, loss_fn=loss, optimizer=optimizer,
-            eval_batches=eval_batches, eval_fn=measure, eval_every=eval_every or max(1, steps // 4),
-            clip=1.0, seed=seed, device=device, progress=progress, desc="traductor")
+            model, random_batch(batches), steps, loss_fn=loss, eval_batches=eval_batches, eval_fn=measure,
+            eval_every=eval_every or max(1, steps // 4), clip=1.0, seed=seed, device=device, progress=progress,
+            desc="traductor", **replace(TRANSLATOR_RECIPE, lr=lr, warmup=warmup).options())
         return translator
 
-# %% ../nbs/06_transformer.ipynb #c054
+# %% ../nbs/06_transformer.ipynb #c063
 @torch.no_grad()
 def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: float = 0.6,
                batch_size: int = 200) -> list[str]:
@@ -367,9 +405,7 @@ def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: flo
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
-        src = torch.full((len(chunk), max(len(encoded[i]) for i in chunk)), tok.pad_id)
-        for row, i in enumerate(chunk): src[row, :len(encoded[i])] = torch.tensor(encoded[i])
-        src = src.to(device)
+        src = pad_rows([encoded[i] for i in chunk], tok.pad_id).to(device)
         out = greedy_decode(self.model, src, tok.bos_id, tok.eos_id) if beam == 1 else \
             beam_search(self.model, src, tok.bos_id, tok.eos_id, beam, alpha)
         for i, row in zip(chunk, out.tolist()):
@@ -379,7 +415,7 @@ def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: flo
 
 Translator.translate = _translate
 
-# %% ../nbs/06_transformer.ipynb #c055
+# %% ../nbs/06_transformer.ipynb #c064
 def _save(self: Translator, path) -> None:
     "Guarda tokenizador, configuración y pesos en un checkpoint safetensors (escritura atómica)."
     save_checkpoint(self.model, path, tokenizer=self.tokenizer._state(), kind="translator")
@@ -404,7 +440,7 @@ def _load(path, device=None) -> Translator:
 
 Translator.save, Translator.load = _save, staticmethod(_load)
 
-# %% ../nbs/06_transformer.ipynb #c073
+# %% ../nbs/06_transformer.ipynb #c082
 class TorchTransformer(nn.Module):
     "El modelo de este capítulo con nn.Transformer dentro: mismos embeddings, posiciones y salida atada."
     def __init__(self, config: TransformerConfig):
