@@ -48,5 +48,5 @@ echo "✓ La tabla comparativa nbs/resultados.json se reproduce"
 echo "== 4/5 La web se construye sin avisos"
 bash tools/web.sh
 
-echo "== 5/5 La web vista en Chromium: fórmulas, figuras, búsqueda y sin peticiones externas"
+echo "== 5/5 La web vista en Chromium: fórmulas, figuras, búsqueda, sin peticiones externas y accesible (axe-core)"
 $PY tools/check_site.py
