@@ -23,6 +23,7 @@ bench:      ## Benchmarks (velocidad frente a las bibliotecas de referencia); no
 	-.venv/bin/python bench/bert.py
 	-.venv/bin/python bench/gpt.py
 	-.venv/bin/python bench/advances.py
+	-.venv/bin/python bench/assistant.py
 	-.venv/bin/python bench/nanogpt.py   # con NANOGPT_DIR=/ruta/a/nanoGPT; sin ella, solo nuestra fila
 
 notebooks:  ## Para autores: vuelve a ejecutar los cuadernos (todos, o los de NB="nbs/04_rnn.ipynb …") y exporta el paquete

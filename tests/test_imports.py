@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT/"transformer_course"
 # Los módulos comunes (apéndices) y el orden de los capítulos del curso.
 GENERIC = {"core", "training"}
-CHAPTERS = ["data", "ngram", "tokenization", "rnn", "attention", "transformer", "bert", "gpt", "advances",
+CHAPTERS = ["data", "ngram", "tokenization", "rnn", "attention", "transformer", "bert", "gpt", "advances", "assistant",
             "cli", "distributed"]
 RANK = {name: i for i, name in enumerate(CHAPTERS, start=1)} | {name: 0 for name in GENERIC}
 

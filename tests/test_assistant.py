@@ -1,0 +1,131 @@
+"Propiedades del asistente: la máscara de la respuesta, LoRA (fusionar = sin fusionar), DPO (= la fórmula), la generación en grupo y los errores."
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transformer_course.assistant import (IGNORE, TASKS, Assistant, ChatTemplate, Example, LoRALinear, add_lora,
+                                          build_instructions, dpo_batches, dpo_loss, few_shot_prompt, generate_batch,
+                                          merge_lora, sequence_logps, sft_batches)
+from transformer_course.gpt import GPT, GPTConfig
+from transformer_course.tokenization import BPETokenizer
+
+TOKENIZER = BPETokenizer.train(["Traduce al inglés: Hola. Hello. ¿Quién escribió esto? Cervantes, Unamuno."] * 3, 300)
+TEMPLATE = ChatTemplate(TOKENIZER)
+words = st.text(alphabet="abcdeñáéí ¿?.", min_size=1, max_size=30).filter(str.strip)
+
+
+def small(seed: int = 0) -> GPT:
+    torch.manual_seed(seed)
+    return GPT(GPTConfig(TEMPLATE.vocab_size, context_len=48, d_model=16, n_heads=2, n_layers=2)).double().eval()
+
+
+@settings(max_examples=40, deadline=None)
+@given(instruction=words, answer=st.text(alphabet="abcdeñáéí ¿?.", max_size=30))
+def test_answer_mask(instruction, answer):
+    "La máscara es 0 en <bos>, los roles y la instrucción, y 1 exactamente en la respuesta y su <eos>."
+    ids, mask = TEMPLATE.render(instruction, answer)
+    n_prompt = len(TEMPLATE.prompt(instruction))
+    assert mask == [0] * n_prompt + [1] * (len(TOKENIZER.encode(answer)) + 1)
+    assert ids[n_prompt - 1] == TEMPLATE.assistant_id and ids[-1] == TOKENIZER.eos_id
+    assert TEMPLATE.decode(ids) == f"<bos><|usuario|>{instruction}<|asistente|>{answer}<eos>"
+    [(rows, targets)] = sft_batches([Example("autor", "{x}", "", instruction, answer)], TEMPLATE, 1, 10_000)
+    assert rows[0].tolist() == ids[:-1]
+    assert [t for t in targets[0].tolist() if t != IGNORE] == ids[n_prompt:]         # solo la respuesta cuenta
+    [(_, whole)] = sft_batches([Example("autor", "{x}", "", instruction, answer)], TEMPLATE, 1, 10_000, False)
+    assert whole[0].tolist() == ids[1:]
+
+
+@settings(max_examples=20, deadline=None)
+@given(r=st.integers(1, 16), alpha=st.floats(0.5, 64), seed=st.integers(0, 10_000))
+def test_lora_merge_equals_unmerged(r, alpha, seed):
+    "Con A y B cualesquiera, fusionar no cambia la salida; al empezar (B = 0) el adaptador no cambia nada."
+    model, ids = small(seed), torch.randint(0, TEMPLATE.vocab_size, (2, 12), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad(): before = model(ids)
+    add_lora(model, r=r, alpha=alpha)
+    with torch.no_grad():
+        assert torch.allclose(model(ids), before)
+        for m in model.modules():
+            if isinstance(m, LoRALinear): m.lora_B.normal_(generator=torch.Generator().manual_seed(seed))
+        adapted = model(ids)
+    assert not torch.allclose(adapted, before)
+    assert all(("lora_" in n) == p.requires_grad for n, p in model.named_parameters())
+    with torch.no_grad(): merged = merge_lora(model)(ids)
+    assert torch.allclose(merged, adapted, atol=1e-9)
+    assert not any(isinstance(m, LoRALinear) for m in model.modules()) and all(p.requires_grad for p in model.parameters())
+
+
+@settings(max_examples=50, deadline=None)
+@given(logps=st.lists(st.tuples(*[st.floats(-50, 0)] * 4), min_size=1, max_size=8), beta=st.floats(0.01, 5))
+def test_dpo_loss_is_the_formula(logps, beta):
+    "−log σ(β·[(πθ − πref)(elegida) − (πθ − πref)(rechazada)]), escrita a mano en float64."
+    pc, pr, rc, rr = (torch.tensor(col, dtype=torch.float64) for col in zip(*logps))
+    expected = sum(math.log1p(math.exp(-beta * ((a - c) - (b - d)))) for a, b, c, d in logps) / len(logps)
+    assert math.isclose(dpo_loss(pc, pr, rc, rr, beta).item(), expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_sequence_logps_counts_only_the_mask():
+    model = small()
+    ids, mask = TEMPLATE.render("Hola.", "Hello.")
+    ids, mask = torch.tensor([ids]), torch.tensor([mask])
+    with torch.no_grad():
+        logps = model(ids[:, :-1]).log_softmax(-1)[0]
+        n = int((mask == 0).sum())
+        by_hand = sum(logps[t - 1, ids[0, t]].item() for t in range(n, ids.shape[1]))
+        assert math.isclose(sequence_logps(model, ids, mask).item(), by_hand, rel_tol=1e-6)   # suma en float32
+
+
+def test_generate_batch_equals_one_by_one():
+    model = small(3).float()
+    prompts = [TEMPLATE.prompt(t) for t in ("Hola.", "¿Quién escribió esto?", "Hola.", "Cervantes")]
+    together = generate_batch(model, prompts, 10, stop_id=TOKENIZER.eos_id)
+    assert together == [generate_batch(model, [p], 10, stop_id=TOKENIZER.eos_id)[0] for p in prompts]
+    with pytest.raises(ValueError, match="entre 1 y"): generate_batch(model, [[1] * 48], 4, stop_id=0)
+
+
+def test_assistant_round_trip_and_errors(tmp_path):
+    assistant = Assistant(small().float(), TOKENIZER)
+    assert assistant.ask([]) == []
+    answers = assistant.ask(["Hola.", "Traduce al inglés: Hola."], max_new_tokens=5)
+    assistant.save(tmp_path / "asistente")
+    assert Assistant.load(tmp_path / "asistente").ask(["Hola.", "Traduce al inglés: Hola."], max_new_tokens=5) == answers
+    with pytest.raises(ValueError, match="instrucción vacía|está vacía"): assistant.ask(["  "])
+    with pytest.raises(TypeError, match="lista"): assistant.ask("Hola.")
+    with pytest.warns(UserWarning, match="tokens"): assistant.ask(["Hola. " * 40], max_new_tokens=2)
+    with pytest.raises(FileNotFoundError, match="no es la carpeta de un asistente"): Assistant.load(tmp_path)
+    with pytest.raises(ValueError, match="no son el uno del otro"):
+        Assistant(GPT(GPTConfig(TOKENIZER.vocab_size, context_len=8, d_model=8, n_heads=2, n_layers=1)), TOKENIZER)
+
+
+def test_lora_and_dpo_errors():
+    model = small()
+    with pytest.raises(ValueError, match="rango r"): add_lora(small(), r=0)
+    with pytest.raises(ValueError, match="rango r"): add_lora(small(), r=17)      # d_model = 16
+    with pytest.raises(ValueError, match="Ninguna capa"): add_lora(small(), targets=("no_existe",))
+    add_lora(model, r=2)
+    with pytest.raises(ValueError, match="ya tiene adaptadores"): add_lora(model, r=2)
+    merge_lora(model)
+    with pytest.raises(ValueError, match="ya los fusionaste"): merge_lora(model)
+    with pytest.raises(ValueError, match="misma respuesta"): dpo_batches([("Hola.", "Hello.", " Hello. ")], TEMPLATE, 4)
+    with pytest.raises(ValueError, match="beta"): dpo_loss(*[torch.zeros(2)] * 4, beta=0)
+    with pytest.raises(ValueError, match="Tarea desconocida"): few_shot_prompt("resumir", [], "x")
+    with pytest.raises(ValueError, match="No hay datos"): build_instructions({"autor": [("a", "b")]}, 1)
+    assert set(TASKS) == {"es-en", "en-es", "tildes", "autor"}
+
+
+def test_chat_command(tmp_path, capsys, monkeypatch):
+    "La orden `chat`: --once contesta una línea, sin él una por línea de la entrada; otra carpeta, error claro."
+    import io
+
+    from transformer_course.cli import main
+    assistant = Assistant(small().float(), TOKENIZER)
+    assistant.save(tmp_path / "asistente")
+    assert main(["chat", str(tmp_path / "asistente"), "--once", "Hola.", "--max-new-tokens", "3"]) == 0
+    assert capsys.readouterr().out == assistant.ask(["Hola."], max_new_tokens=3)[0] + "\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hola.\nCervantes\n\nno llega\n"))
+    assert main(["chat", str(tmp_path / "asistente"), "--max-new-tokens", "3"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2                          # para en la línea vacía
+    assert main(["chat", str(tmp_path), "--once", "Hola."]) == 2
+    assert "no es la carpeta de un asistente" in capsys.readouterr().err
