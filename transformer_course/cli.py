@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .assistant import Assistant
 from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
     pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
@@ -474,7 +475,7 @@ _positive, _non_negative, _positive_float, _non_negative_float = \
 
 # %% ../nbs/90_cli.ipynb #c051
 def make_parser() -> argparse.ArgumentParser:
-    "Las órdenes `train`, `sample`, `eval` y `translate`, con su ayuda en español."
+    "Las órdenes `train`, `sample`, `eval`, `translate` y `chat`, con su ayuda en español."
     parser = argparse.ArgumentParser(prog="transformer-course", description=
         "Entrena, evalúa y usa los modelos del curso «Transformers desde cero» con tus propios textos.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="ORDEN")
@@ -526,6 +527,15 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("directory", type=Path, metavar="CARPETA", help="carpeta de un traductor entrenado")
     r.add_argument("--beam", type=_positive, metavar="K", default=4, help="anchura del haz; 1 = voraz (4)")
     r.add_argument("--device", metavar="DISPOSITIVO", help="cpu, cuda o mps")
+    c = commands.add_parser("chat", help="conversa con un asistente (capítulo 10) guardado con Assistant.save",
+                            description="Contesta cada línea que escribas (o de la entrada estándar) con el asistente de la "
+                            "carpeta; una línea vacía o Ctrl-D terminan. Con --once, contesta un solo texto y sale.")
+    c.add_argument("directory", type=Path, metavar="CARPETA", help="carpeta de un asistente (Assistant.save)")
+    c.add_argument("--once", metavar="TEXTO", help="contesta solo esta instrucción (para guiones)")
+    c.add_argument("--max-new-tokens", type=_positive, metavar="N", default=64, help="tokens de la respuesta, como mucho (64)")
+    c.add_argument("--temperature", type=_non_negative_float, metavar="T", default=0.0, help="0 = voraz (0)")
+    c.add_argument("--seed", type=int, metavar="S", default=0, help="semilla del muestreo (0)")
+    c.add_argument("--device", metavar="DISPOSITIVO", help="cpu, cuda o mps")
     return parser
 
 # %% ../nbs/90_cli.ipynb #c053
@@ -547,8 +557,20 @@ def _train_command(args) -> None:
     if log["step"] < log["steps"]: print(f"  parado con --stop-at: la misma orden sin --stop-at sigue hasta el paso {log['steps']}.")
     print(f"  guardado en {args.out} (registro en {Path(args.out)/LOG_FILE})")
 
+def _chat_command(args) -> None:
+    assistant = Assistant.load(args.directory, args.device)
+    reply = lambda text: assistant.ask([text], args.max_new_tokens, args.temperature, args.seed)[0]
+    if args.once is not None: print(reply(args.once)); return
+    interactive = sys.stdin.isatty()
+    if interactive: print("Escribe una instrucción (una línea vacía o Ctrl-D para salir).")
+    while True:
+        try: line = input("tú> " if interactive else "")
+        except EOFError: break
+        if not line.strip(): break
+        print(("asistente> " if interactive else "") + reply(line).replace("\n", " "), flush=True)   # una línea
+
 def main(argv: list[str] | None = None) -> int:
-    "La orden `transformer-course`: `train`, `sample`, `eval` y `translate` (ver `--help`)."
+    "La orden `transformer-course`: `train`, `sample`, `eval`, `translate` y `chat` (ver `--help`)."
     with _spanish_argparse():
         args = make_parser().parse_args(argv)
     try:
@@ -561,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             text = read_text(args.text) if args.text else None
             for name, value in evaluate(args.directory, text, pairs, args.beam, args.device).items():
                 print(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
+        elif args.command == "chat": _chat_command(args)
         else:
             for line in translate(args.directory, sys.stdin, args.beam, args.device): print(line)  # lee tras cargar
     except KeyboardInterrupt:
