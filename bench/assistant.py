@@ -47,9 +47,9 @@ def main() -> int:
     restorer = AccentRestorer(3).fit(word_sentences(load_splits("quijote").train) + word_sentences(load_splits("niebla").train))
     seen, _ = evaluate(assistant, build_instructions(test_items, args.n_test, seed=1), restorer)
     unseen, _ = evaluate(assistant, build_instructions(test_items, args.n_test, held_out=True, seed=1), restorer)
-    accents = [(x, y) for x, y in test_items["tildes"]][:args.n_test]
-    unigram = score("tildes", [y for _, y in accents],
-                    [" ".join(restorer.candidates(w)[0] for w in tokenize(x)) for x, _ in accents], restorer)
+    accents = [e for e in build_instructions(test_items, args.n_test, seed=1) if e.task == "tildes"]   # las mismas frases
+    unigram = score("tildes", [e.answer for e in accents],
+                    [" ".join(restorer.candidates(w)[0] for w in tokenize(e.source)) for e in accents], restorer)
     pairs = load_splits("tatoeba-spa-eng").test                    # toda la prueba, como el capítulo 6
     answers = assistant.ask([f"Traduce al inglés: {p.es}" for p in pairs])
     full = {"bleu": round(sacrebleu.corpus_bleu(answers, [[p.en for p in pairs]]).score, 2),
