@@ -45,9 +45,10 @@ def main() -> int:
     seen_sources = {key: {x for x, _ in pairs} for key, pairs in train_items.items()}
     test_items = {key: [(x, y) for x, y in pairs if x not in seen_sources[key]] for key, pairs in test_items.items()}
     restorer = AccentRestorer(3).fit(word_sentences(load_splits("quijote").train) + word_sentences(load_splits("niebla").train))
-    seen, _ = evaluate(assistant, build_instructions(test_items, args.n_test, seed=1), restorer)
+    instructions = build_instructions(test_items, args.n_test, seed=1)
+    seen, _ = evaluate(assistant, instructions, restorer)
     unseen, _ = evaluate(assistant, build_instructions(test_items, args.n_test, held_out=True, seed=1), restorer)
-    accents = [e for e in build_instructions(test_items, args.n_test, seed=1) if e.task == "tildes"]   # las mismas frases
+    accents = [e for e in instructions if e.task == "tildes"]                     # las mismas frases que el asistente
     unigram = score("tildes", [e.answer for e in accents],
                     [" ".join(restorer.candidates(w)[0] for w in tokenize(e.source)) for e in accents], restorer)
     pairs = load_splits("tatoeba-spa-eng").test                    # toda la prueba, como el capítulo 6
