@@ -1,4 +1,5 @@
 """Propiedades de `transformer_course.ngram`: probabilidades que suman 1, ARPA fiel a KenLM, errores claros."""
+import copy
 import math
 
 import kenlm
@@ -123,6 +124,31 @@ def test_spelling_corrector_prefers_the_learned_error():
     assert corrector.correct("zzzz") == "zzzz"              # sin candidatos, la palabra tal cual
     with pytest.raises(TypeError, match="palabra"):
         corrector.correct("")
+    with pytest.raises(TypeError, match="palabra"):
+        corrector.correct(["pagina"])
+
+
+def test_spelling_corrector_remembers_per_channel_and_matches_the_full_argmax():
+    "correct guarda la mejor corrección de cada palabra: debe dar lo mismo que el máximo sobre todos los candidatos."
+    channel = EditChannel().fit([("arbol", "árbol"), ("lapiz", "lápiz"), ("kasa", "casa"), ("cosa", "casa")])
+    lexicon = {"casa": 3e-3, "cosa": 2e-3, "caso": 1e-3, "pagina": 2e-5, "página": 1e-5, "árbol": 1e-4}
+    corrector = SpellingCorrector(lexicon, channel)
+
+    def argmax(c, word):  # la definición: p(x | y) · p(y) sobre los candidatos, y p(x | x) · p(x) para la palabra
+        scores = c.candidates(word)
+        if word in c.prior: scores[word] = c.keep * c.prior[word]
+        return max(scores, key=lambda y: (scores[y], y)) if scores else word
+
+    words = ["casa", "kasa", "cosa", "arbol", "pagina", "zzzz", "caza"]
+    for keep in (1e-6, 0.01, 0.5, 0.99):
+        corrector.keep = keep
+        assert [corrector.correct(w) for w in words] == [argmax(corrector, w) for w in words]
+    flat = copy.copy(corrector)             # comparte el léxico…
+    flat.channel = EditChannel().fit([("pagina", "página")])  # …con otro canal: otras correcciones
+    flat.keep = corrector.keep = 0.01
+    assert corrector.correct("arbol") == "árbol" and flat.correct("arbol") == argmax(flat, "arbol")
+    assert [flat.correct(w) for w in words] == [argmax(flat, w) for w in words]
+    assert [corrector.correct(w) for w in words] == [argmax(corrector, w) for w in words]  # el original, intacto
 
 
 def test_correct_text_fixes_a_real_word_error_in_context_and_keeps_the_rest():

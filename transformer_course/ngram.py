@@ -436,11 +436,20 @@ class SpellingCorrector:
         return {y: math.prod(map(self.channel.edit_prob, ops)) * self.prior[y]
                 for y, ops in self._neighbours(word.lower(), max_distance)}
 
+    @property
+    def channel(self) -> EditChannel: return self._channel
+
+    @channel.setter
+    def channel(self, channel: EditChannel):  # otro canal, otras correcciones: se olvidan las guardadas
+        self._channel, self._best = channel, {}
+
     def correct(self, word: str) -> str:
         "La corrección más probable de `word` (en minúsculas): la propia palabra si está en el léxico y nada la supera."
-        scores, x = self.candidates(word), word.lower()
-        if x in self.prior: scores[x] = self.keep * self.prior[x]
-        return max(scores, key=lambda y: (scores[y], y)) if scores else x
+        x = word.lower() if isinstance(word, str) else None       # (candidates rechaza lo que no es una palabra)
+        if x not in self._best:  # la mejor y ≠ x no depende de keep: se calcula una vez por palabra
+            self._best[x] = max(((s, y) for y, s in self.candidates(word).items()), default=None)
+        options = [o for o in (self._best[x], (self.keep * self.prior[x], x) if x in self.prior else None) if o]
+        return max(options)[1] if options else x
 
 # %% ../nbs/02_ngram.ipynb #c091
 _TOKEN_SPLIT = regex.compile(f"({_WORD_PATTERN.pattern})")  # como tokenize, pero conservando lo que hay entre tokens
