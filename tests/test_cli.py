@@ -200,3 +200,29 @@ def test_defaults_are_the_chapters_recipes(tmp_path):
             assert {f: getattr(spec, f) for f in RECIPE_OPTIONS} == {f: getattr(recipe, f) for f in RECIPE_OPTIONS}
     spec = resolve_spec("lstm", data, tmp_path/"lstm-bpe", {"tokenizer": "bpe", "lr": 0.5})   # otra variante: la receta
     assert (spec.tokenizer, spec.vocab_size, spec.lr, spec.window) == ("bpe", 1000, 0.5, LSTM_RECIPE.window)
+
+
+def test_plain_torchrun_trains_the_single_process_recipe(texts, tmp_path, capsys):
+    "Sin --accumulate, dos procesos se reparten el lote de cada paso: la receta de un proceso, con el mismo lote global."
+    common = ["train", "gpt", "--text", texts/"quijote.txt", "--steps", 12, "--eval-every", 6, "--quiet", *TINY_GPT]
+    result = torchrun(*common, "--out", tmp_path/"ddp")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "lote de 2 × 4 secuencias: 1 × 4 en cada uno de 2 procesos" in result.stdout
+    spec = json.loads((tmp_path/"ddp"/"run.json").read_text())
+    assert (spec["batch_size"], spec["accumulate"], spec["processes"]) == (4, 2, 2)   # 8 secuencias por paso, 4 y 4
+    log = json.loads((tmp_path/"ddp"/LOG_FILE).read_text())
+    assert log["world_size"] == 2 and log["max_rank_difference"] == 0.0
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)                                       # un hilo, como cada proceso: bit a bit
+        single = replay_single_process(tmp_path/"ddp", texts/"quijote.txt").state_dict()
+    finally:
+        torch.set_num_threads(threads)
+    ddp = weights(tmp_path/"ddp")
+    assert all(torch.equal(single[k], ddp[k]) for k in single)
+    # un lote que no se reparte, o un --accumulate explícito que no divide: errores claros, nada escrito
+    odd = torchrun(*common[:-2], "--batch-size", 7, "--out", tmp_path/"impar")
+    assert odd.returncode != 0 and "múltiplo de 2" in odd.stderr and not (tmp_path/"impar").exists()
+    three = torchrun(*common, "--accumulate", 3, "--out", tmp_path/"tres")
+    assert three.returncode != 0 and "accumulate (3) debe ser múltiplo de 2" in three.stderr
+    assert not (tmp_path/"tres").exists()

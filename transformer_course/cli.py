@@ -138,6 +138,7 @@ class RunSpec:
     swap: bool = False              # translator: el archivo trae destino<TAB>origen (como el de Tatoeba)
     betas: tuple = (0.9, 0.999)     # las β de AdamW (el traductor: 0,9 y 0,98)
     eps: float = 1e-8               # la ε de AdamW (el traductor: 10⁻⁹)
+    processes: int = 1              # procesos de torchrun; el lote global es batch_size × accumulate
 
     def __post_init__(self): self.betas = tuple(self.betas)      # en run.json, una lista
 
@@ -253,17 +254,38 @@ def _read_json(path: Path, what: str) -> dict:
 RECIPE_OPTIONS = ("tokenizer", "vocab_size", "batch_size", "window", "lr", "weight_decay", "warmup", "schedule",
                   "betas", "eps")   # lo que RunSpec toma de la receta del capítulo
 
-def resolve_spec(kind: str, data_path, out: Path, options: dict, tokenizer: Tokenizer | None = None) -> RunSpec:
+def _share_batch(given: dict, batch_size: int, world_size: int) -> dict:
+    "Sin `accumulate`, N procesos se reparten el lote de la receta: un microlote de batch_size / N cada uno."
+    if "accumulate" in given and given["accumulate"] % world_size:   # antes de escribir nada en --out
+        raise ValueError(f"Con {world_size} procesos, accumulate ({given['accumulate']}) debe ser múltiplo de {world_size}: "
+                         "el lote global son accumulate microlotes repartidos a partes iguales entre los procesos.")
+    if world_size == 1 or "accumulate" in given: return {**given, "processes": world_size}
+    if batch_size % world_size:
+        raise ValueError(f"Con {world_size} procesos y sin --accumulate, cada proceso toma 1/{world_size} del lote, y "
+                         f"{batch_size} no se reparte a partes iguales: usa un --batch-size múltiplo de {world_size} "
+                         f"o da --accumulate (microlotes por paso entre todos los procesos, múltiplo de {world_size}).")
+    return {**given, "batch_size": batch_size // world_size, "accumulate": world_size, "processes": world_size}
+
+def resolve_spec(kind: str, data_path, out: Path, options: dict, world_size: int = 1) -> RunSpec:
     """La especificación del entrenamiento en `out`: la de run.json si existe (las `options` dadas deben
-    coincidir con ella) o la receta de `kind` con `options` encima."""
+    coincidir con ella) o la receta de `kind` con `options` encima, repartida entre `world_size` procesos."""
     entry = model_kind(kind)
     given = {k: v for k, v in options.items() if v is not None}
-    unknown = set(given) - {f.name for f in dataclasses.fields(RunSpec)}
+    unknown = set(given) - {f.name for f in dataclasses.fields(RunSpec)} | set(given) & {"processes"}
     if unknown: raise ValueError(f"Opciones desconocidas: {sorted(unknown)}.")
     if not Path(data_path).is_file(): raise FileNotFoundError(f"No existe el archivo de datos {data_path}.")
     digest = sha256sum(data_path)
+    kind_of_tokens = given.get("tokenizer", next(iter(entry.recipes)))  # el del capítulo, si no se da otro
+    if kind_of_tokens not in ("char", "bpe"):
+        raise ValueError(f"tokenizer debe ser 'char' o 'bpe'; recibí {kind_of_tokens!r}.")
+    base = entry.recipes.get(kind_of_tokens) or replace(next(iter(entry.recipes.values())), tokenizer=kind_of_tokens,
+                                                        vocab_size=None if kind_of_tokens == "char" else 1000)
+    given = _share_batch(given, given.get("batch_size", base.batch_size), world_size)
     if (out/RUN_FILE).exists():
         stored = RunSpec(**_read_json(out/RUN_FILE, "Borra la carpeta para empezar de nuevo."))
+        if stored.processes != world_size:
+            raise ValueError(f"{out} se entrenó con {stored.processes} proceso(s) y ahora hay {world_size}: reanuda con "
+                             "el mismo número de procesos (cada uno sigue su propio flujo de lotes).")
         wanted = {**given, "model": kind, "data_sha256": digest}
         if "config" in given: wanted["config"] = {**stored.config, **given["config"]}
         differ = [f"{k}: {getattr(stored, k)!r} → {v!r}" for k, v in wanted.items() if getattr(stored, k) != v]
@@ -274,11 +296,6 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, tokenizer: Toke
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} ya existe, no está vacía y no es una carpeta de entrenamiento (no tiene {RUN_FILE}): "
                          "elige otra --out para no mezclar archivos.")
-    kind_of_tokens = given.get("tokenizer", next(iter(entry.recipes)))  # el del capítulo, si no se da otro
-    if kind_of_tokens not in ("char", "bpe"):
-        raise ValueError(f"tokenizer debe ser 'char' o 'bpe'; recibí {kind_of_tokens!r}.")
-    base = entry.recipes.get(kind_of_tokens) or replace(next(iter(entry.recipes.values())), tokenizer=kind_of_tokens,
-                                                        vocab_size=None if kind_of_tokens == "char" else 1000)
     recipe = {**{f: getattr(base, f) for f in RECIPE_OPTIONS}, "steps": 1000, "accumulate": 1, "eval_every": 100,
               "seed": 0, **{k: v for k, v in given.items() if k != "config"}}
     if recipe["tokenizer"] == "char": recipe["vocab_size"] = None
@@ -311,6 +328,13 @@ def _check_ranks(proc: Process, error: Exception | None, state) -> None:
                          f"checkpoint: {[other for _, other in seen]}): cada máquina necesita el mismo archivo y "
                          "--out en un disco compartido.")
 
+def _batch_words(spec: RunSpec) -> str:
+    "El lote de cada paso, en palabras: por proceso y en total."
+    unit = "tokens" if model_kind(spec.model).data == "pairs" else "secuencias"
+    total = f"lote de {spec.accumulate} × {spec.batch_size} {unit}"
+    if spec.processes == 1: return total
+    return f"{total}: {spec.accumulate // spec.processes} × {spec.batch_size} en cada uno de {spec.processes} procesos"
+
 def train_run(kind: str, data_path, out, options: dict | None = None, *, until: int | None = None,
               device=None, progress: bool = True) -> dict:
     """Entrena (o reanuda) el modelo `kind` con los datos de `data_path` y lo guarda en `out`; devuelve el
@@ -318,7 +342,7 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
     out, options = Path(out), dict(options or {})
     with distributed(device) as proc:
         try:
-            spec = resolve_spec(kind, data_path, out, options)
+            spec = resolve_spec(kind, data_path, out, options, proc.world_size)
             data = _read_data(spec, data_path)
             state, error = (spec.data_sha256, (out/TOKENIZER_FILE).exists(), (out/CHECKPOINT_FILE).exists()), None
         except (ValueError, OSError) as e: state, error = None, e
@@ -335,12 +359,14 @@ def train_run(kind: str, data_path, out, options: dict | None = None, *, until: 
             if not have_tokenizer: tokenizer.save(out/TOKENIZER_FILE)
         history = train(model, get_batch, spec.steps, eval_batches=eval_batches, eval_every=spec.eval_every,
                         device=proc.device, checkpoint=out/CHECKPOINT_FILE, resume=out/CHECKPOINT_FILE if resume else None,
-                        until=until, progress=progress, desc=kind, **_train_options(spec, loss_fn))
+                        until=until, progress=progress, desc=f"{kind} ({_batch_words(spec)})",
+                        **_train_options(spec, loss_fn))
         difference = max_rank_difference(model)
         if not proc.is_main: return {}
         log = {"model": kind, "parameters": sum(p.numel() for p in model.parameters()),
                "world_size": proc.world_size, "device": str(proc.device), "step": history.steps[-1],
-               "steps": spec.steps, "train_seconds": history.seconds, "max_rank_difference": difference,
+               "steps": spec.steps, "batch": _batch_words(spec), "train_seconds": history.seconds,
+               "max_rank_difference": difference,
                "validation": _final_validation(spec, model, tokenizer, val_data, eval_batches, history),
                "history": dataclasses.asdict(history), "command": sys.argv}
         with atomic_write(out/LOG_FILE, "w") as f: json.dump(log, f, indent=1, ensure_ascii=False)
@@ -359,11 +385,13 @@ def _read_run(directory) -> tuple[RunSpec, Tokenizer]:
     except TypeError as e: raise ValueError(f"{d/RUN_FILE} no tiene los campos de esta versión del curso ({e}).") from None
     return spec, Tokenizer.load(d/TOKENIZER_FILE)
 
-def replay_single_process(directory, data_path, world_size: int, progress: bool = False) -> nn.Module:
-    """Rehace en **un** proceso el entrenamiento de `directory` hecho con `world_size` procesos: en cada paso,
+def replay_single_process(directory, data_path, world_size: int | None = None, progress: bool = False) -> nn.Module:
+    """Rehace en **un** proceso el entrenamiento de `directory` hecho con `world_size` procesos (por defecto, los
+    que anota run.json): en cada paso,
     los microlotes de todos los procesos (cada uno de su generador, sembrado con seed + rango) en un lote global.
     Con dropout > 0 no es exacto: el dropout de cada proceso sale de su propio generador global."""
     spec, tokenizer = _read_run(directory)
+    world_size = world_size or spec.processes
     model, get_batch, loss_fn, _ = _prepare(spec, tokenizer, *_split_data(spec, _read_data(spec, data_path)))
     streams, micro, calls = [torch.Generator().manual_seed(spec.seed + r) for r in range(world_size)], \
         spec.accumulate // world_size, 0
@@ -497,7 +525,8 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocab-size", type=_positive, metavar="V", help="tokens del BPE")
     t.add_argument("--batch-size", type=_positive, metavar="B", help="secuencias por microlote (translator: tokens por lote)")
     t.add_argument("--window", type=_positive, metavar="T", help="lstm: longitud de las ventanas de entrenamiento")
-    t.add_argument("--accumulate", type=_positive, metavar="N", help="microlotes por paso, entre todos los procesos")
+    t.add_argument("--accumulate", type=_positive, metavar="N", help="microlotes por paso, entre todos los procesos (por defecto 1; con torchrun y N procesos, N: "
+                                                     "el lote de la receta repartido entre ellos)")
     t.add_argument("--lr", type=_positive_float, metavar="LR", help="tasa de aprendizaje máxima")
     t.add_argument("--weight-decay", type=_non_negative_float, metavar="WD", help="decaimiento de los pesos de AdamW")
     t.add_argument("--warmup", type=_non_negative, metavar="N", help="pasos de calentamiento de la tasa")
@@ -551,7 +580,7 @@ def _train_command(args) -> None:
     if not log: return                                                  # los procesos que no son el 0 callan
     who = f"{log['world_size']} procesos, parámetros iguales en todos (diferencia máxima {log['max_rank_difference']:g})" \
         if log["world_size"] > 1 else "1 proceso"
-    print(f"{args.model}: paso {log['step']} de {log['steps']} en {log['train_seconds']:.0f} s ({who}).")
+    print(f"{args.model}: paso {log['step']} de {log['steps']} en {log['train_seconds']:.0f} s ({who}; {log['batch']}).")
     for name, value in log["validation"].items():
         print(f"  validación {name}: {value:.4g}" if isinstance(value, float) else f"  validación {name}: {value}")
     if log["step"] < log["steps"]: print(f"  parado con --stop-at: la misma orden sin --stop-at sigue hasta el paso {log['steps']}.")

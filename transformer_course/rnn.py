@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import check_features, check_ids
-from .training import Recipe, sample_next, stream_bits
+from .training import Recipe, sample_next, stream_bits, train
 
 # %% auto #0
-__all__ = ['LSTM_RECIPE', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch', 'CharLM', 'set_forget_bias',
-           'sensitivity']
+__all__ = ['LSTM_RECIPE', 'MEMORY_NETWORKS', 'MEMORY_DISTANCES', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch',
+           'CharLM', 'set_forget_bias', 'sensitivity', 'MemoryTask', 'memory_batch', 'memory_loss', 'memory_accuracy']
 
 # %% ../nbs/04_rnn.ipynb #c006
 class RNNCell(nn.Module):
@@ -209,3 +209,40 @@ def sensitivity(recurrent: nn.Module, T: int = 100, batch_size: int = 32, seed: 
     u = torch.randn(out.shape[-1], generator=generator)
     grad, = torch.autograd.grad((out[:, -1] @ (u / u.norm())).sum(), x)   # sin tocar el .grad de los pesos
     return grad.norm(dim=-1).mean(0)
+
+# %% ../nbs/04_rnn.ipynb #c045
+class MemoryTask(nn.Module):
+    "Red recurrente + una neurona de salida que lee el último estado."
+    def __init__(self, recurrent: nn.Module):
+        super().__init__()
+        self.recurrent, self.out = recurrent, nn.Linear(recurrent.hidden_size, 1)
+    def forward(self, x): return self.out(self.recurrent(x)[0][:, -1]).squeeze(-1)
+
+def memory_batch(generator, batch_size: int, distance: int, sigma: float = 0.5):
+    "Secuencias de `distance` + 1 pasos: la evidencia (dos bits) y ruido; la respuesta, si los dos bits son 1."
+    both = torch.rand(batch_size, generator=generator) < 0.5
+    evidence = torch.tensor([[0., 0.], [0., 1.], [1., 0.]])[torch.randint(0, 3, (batch_size,), generator=generator)]
+    evidence[both] = 1.0
+    x = sigma * torch.randn(batch_size, distance + 1, 2, generator=generator)
+    x[:, 0] = evidence
+    return x, both.float()
+
+def memory_loss(model, batch):
+    x, y = batch
+    return F.binary_cross_entropy_with_logits(model(x), y)
+
+MEMORY_NETWORKS = {"RNN": lambda: nn.RNN(2, 32, batch_first=True), "LSTM": lambda: nn.LSTM(2, 32, batch_first=True),
+                   "LSTM, sesgo de olvido 3": lambda: set_forget_bias(nn.LSTM(2, 32, batch_first=True), 3.0)}
+MEMORY_DISTANCES = (5, 10, 20, 50)
+
+def memory_accuracy(network, distance: int, seed: int, steps: int = 800) -> float:
+    """Entrena `network` (un nombre de MEMORY_NETWORKS o una función que construye la red recurrente) desde cero
+    con `seed` (SGD) y devuelve su acierto en 2000 secuencias de prueba."""
+    if isinstance(network, str) and network not in MEMORY_NETWORKS:
+        raise ValueError(f"Red desconocida {network!r}; las hay: {', '.join(MEMORY_NETWORKS)} (o pasa una función que la construya).")
+    x, y = memory_batch(torch.Generator().manual_seed(123), 2000, distance)      # la prueba: siempre la misma
+    torch.manual_seed(seed)
+    model = MemoryTask(MEMORY_NETWORKS[network]() if isinstance(network, str) else network())
+    train(model, lambda g: memory_batch(g, 64, distance), steps, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+          loss_fn=memory_loss, progress=False, device="cpu", seed=seed)
+    with torch.no_grad(): return ((model(x) > 0).float() == y).float().mean().item()
