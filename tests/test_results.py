@@ -42,3 +42,21 @@ def test_sin_conexion_avisa_y_empieza_vacia(repository, monkeypatch):
 def test_una_ruta_explicita_no_mira_el_repositorio(repository, tmp_path):
     table = record_results("4. Redes recurrentes", [{"modelo": "LSTM", "bpc": 1.9}], tmp_path/"propia.json")
     assert [row["modelo"] for row in table] == ["LSTM"]
+
+
+def test_las_tolerancias_deciden_si_una_tabla_cambia(tmp_path):
+    "Dentro de la tolerancia (relativa, o absoluta por columna) se guarda la cifra de antes; fuera, la nueva."
+    from transformer_course.core import record_task
+    path = tmp_path/"tareas.json"
+    first = [{"sistema": "asistente", "es-en": 0.77, "autor": 0.72}]
+    record_task("asistente", first, path, rtol=0.5)
+    kept = record_task("asistente", [{"sistema": "asistente", "es-en": 0.25, "autor": 0.77}], path, rtol=0.01,
+                       atol={"es-en": 2.0, "autor": 0.1})
+    assert kept == first                                               # BLEU cerca de 0: ±2 puntos no es un cambio
+    moved = [{"sistema": "asistente", "es-en": 3.5, "autor": 0.77}]
+    assert record_task("asistente", moved, path, rtol=0.01, atol={"es-en": 2.0, "autor": 0.1}) == moved
+    assert json.loads(path.read_text(encoding="utf-8"))["asistente"] == moved
+    near = [{"modelo": "LSTM", "bpc": 1.9}]
+    record_results("4. Redes recurrentes", near, tmp_path/"r.json", rtol=2e-2)
+    table = record_results("4. Redes recurrentes", [{"modelo": "LSTM", "bpc": 1.91}], tmp_path/"r.json", rtol=2e-2)
+    assert table[0]["bpc"] == 1.9                                      # 0,5 %: la de antes

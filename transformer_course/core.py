@@ -119,16 +119,18 @@ def _from_repository(name: str, timeout: float = 20) -> dict:
     import urllib.request
     with urllib.request.urlopen(BENCH_URL + name, timeout=timeout) as r: return json.loads(r.read())
 
-def _same_rows(old: list[dict], new: list[dict], rtol: float) -> bool:
-    "¿Son las mismas filas? Los números con coma, con tolerancia relativa `rtol`; los segundos no cuentan."
-    def same(a, b):
+def _same_rows(old: list[dict], new: list[dict], rtol: float, atol: dict | None = None) -> bool:
+    """¿Son las mismas filas? Los números con coma, con tolerancia relativa `rtol` (y absoluta `atol[columna]`,
+    para cifras cercanas a 0 que cambian de una CPU a otra); los segundos no cuentan."""
+    def same(a, b, key):
         if isinstance(a, float) or isinstance(b, float):
-            return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=rtol)
+            return isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+                math.isclose(a, b, rel_tol=rtol, abs_tol=(atol or {}).get(key, 0.0))
         return a == b
-    return len(old) == len(new) and all(set(a) == set(b) and all(same(a[k], b[k]) for k in a if k not in _UNSTABLE)
+    return len(old) == len(new) and all(set(a) == set(b) and all(same(a[k], b[k], k) for k in a if k not in _UNSTABLE)
                                         for a, b in zip(old, new))
 
-def _record(path, key: str, rows: list[dict], rtol: float) -> dict:
+def _record(path, key: str, rows: list[dict], rtol: float, atol: dict | None = None) -> dict:
     """Guarda `rows` bajo `key` en el JSON `path` (de forma atómica) solo si cambiaron; devuelve el archivo entero.
     Si el archivo por defecto no está junto al cuaderno (en Colab), empieza por el del repositorio."""
     path = Path(path)
@@ -140,7 +142,7 @@ def _record(path, key: str, rows: list[dict], rtol: float) -> dict:
                           "vacía, sin las filas de los capítulos anteriores.")
             table = {}
     else: table = {}
-    if not _same_rows(table.get(key, []), rows, rtol):
+    if not _same_rows(table.get(key, []), rows, rtol, atol):
         table[key] = rows
         with atomic_write(path, "w") as f: f.write(json.dumps(table, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return table
@@ -164,11 +166,11 @@ def record_results(chapter: str, rows: list[dict], path=RESULTS_FILE, rtol: floa
     return [row for name, chapter_rows in table.items() if _chapter_number(name) <= _chapter_number(chapter)
             for row in chapter_rows]
 
-def record_task(task: str, rows: list[dict], path=TASKS_FILE, rtol: float = 1e-3) -> list[dict]:
+def record_task(task: str, rows: list[dict], path=TASKS_FILE, rtol: float = 1e-3, atol: dict | None = None) -> list[dict]:
     "Guarda los resultados de `task` (cada fila, un `sistema` y sus medidas) para el capítulo de cierre; los devuelve."
     for row in rows:
         if "sistema" not in row: raise ValueError(f"Cada fila necesita un 'sistema'; esta no lo tiene: {row}")
-    return _record(path, task, rows, rtol)[task]
+    return _record(path, task, rows, rtol, atol)[task]
 
 RESULT_COLUMNS = {"bpc": "bpc en prueba", "bpc_niebla": "bpc en *Niebla*", "parámetros": "parámetros",
                   "segundos": "segundos de entrenamiento"}
