@@ -76,14 +76,13 @@ def long_training(steps: int) -> tuple[str, dict, bool]:
 
 def memory(seeds: int) -> tuple[str, dict, bool]:
     "La tabla de la tarea de memoria del capítulo, con `seeds` semillas por red y distancia."
-    accuracy = {name: {str(d): [] for d in MEMORY_DISTANCES} for name in MEMORY_NETWORKS}
+    accuracy, solved = {name: {} for name in MEMORY_NETWORKS}, {}
     for name in MEMORY_NETWORKS:
         for d in MEMORY_DISTANCES:
             accuracy[name][str(d)] = [memory_accuracy(name, d, seed) for seed in range(seeds)]
-            solved = sum(a >= 0.9 for a in accuracy[name][str(d)])
-            print(f"memoria · {name:24s} d = {d:2d}: {solved}/{seeds} resueltas, mediana "
+            solved[name, d] = sum(a >= 0.9 for a in accuracy[name][str(d)])
+            print(f"memoria · {name:24s} d = {d:2d}: {solved[name, d]}/{seeds} resueltas, mediana "
                   f"{statistics.median(accuracy[name][str(d)]):.0%}", flush=True)
-    solved = {(name, d): sum(a >= 0.9 for a in accuracy[name][str(d)]) for name in MEMORY_NETWORKS for d in MEMORY_DISTANCES}
     met = (all(min(accuracy[name]["5"]) > 0.85 for name in MEMORY_NETWORKS)     # lo que afirma el capítulo
            and solved["RNN", 20] == solved["LSTM", 10] == solved["LSTM", 20] == 0
            and solved["RNN", 10] >= 0.8 * seeds and solved["LSTM, sesgo de olvido 3", 20] == seeds

@@ -271,7 +271,7 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, world_size: int
     coincidir con ella) o la receta de `kind` con `options` encima, repartida entre `world_size` procesos."""
     entry = model_kind(kind)
     given = {k: v for k, v in options.items() if v is not None}
-    unknown = set(given) - {f.name for f in dataclasses.fields(RunSpec)} | set(given) & {"processes"}
+    unknown = set(given) - ({f.name for f in dataclasses.fields(RunSpec)} - {"processes"})   # processes lo pone torchrun
     if unknown: raise ValueError(f"Opciones desconocidas: {sorted(unknown)}.")
     if not Path(data_path).is_file(): raise FileNotFoundError(f"No existe el archivo de datos {data_path}.")
     digest = sha256sum(data_path)

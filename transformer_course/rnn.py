@@ -238,11 +238,12 @@ MEMORY_DISTANCES = (5, 10, 20, 50)
 def memory_accuracy(network, distance: int, seed: int, steps: int = 800) -> float:
     """Entrena `network` (un nombre de MEMORY_NETWORKS o una función que construye la red recurrente) desde cero
     con `seed` (SGD) y devuelve su acierto en 2000 secuencias de prueba."""
-    if isinstance(network, str) and network not in MEMORY_NETWORKS:
+    make = MEMORY_NETWORKS.get(network) if isinstance(network, str) else network
+    if make is None:
         raise ValueError(f"Red desconocida {network!r}; las hay: {', '.join(MEMORY_NETWORKS)} (o pasa una función que la construya).")
     x, y = memory_batch(torch.Generator().manual_seed(123), 2000, distance)      # la prueba: siempre la misma
     torch.manual_seed(seed)
-    model = MemoryTask(MEMORY_NETWORKS[network]() if isinstance(network, str) else network())
+    model = MemoryTask(make())
     train(model, lambda g: memory_batch(g, 64, distance), steps, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
           loss_fn=memory_loss, progress=False, device="cpu", seed=seed)
     with torch.no_grad(): return ((model(x) > 0).float() == y).float().mean().item()
