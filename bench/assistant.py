@@ -3,11 +3,11 @@
 Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/assistant.py [--pretrain-steps 2000] [--sft-steps 2000]
      [--n-test 300]
 
-Preentrena el GPT del capítulo (BPE 2000, 4 capas, d_model 128, contexto 128) `--pretrain-steps` pasos en vez de
+Preentrena el GPT del capítulo (BPE 2000, 4 capas, d_model 128, contexto 256) `--pretrain-steps` pasos en vez de
 250 y lo afina con las instrucciones `--sft-steps` pasos en vez de 400 (`Assistant.fit` con otros pasos, la misma
 receta). Mide, con `evaluate` del capítulo:
 
-- las cuatro tareas en `--n-test` instrucciones de prueba por tarea (entradas que no están en el entrenamiento),
+- las seis tareas en `--n-test` instrucciones de prueba por tarea (entradas que no están en el entrenamiento),
   con las formulaciones vistas y con las reservadas;
 - la traducción español → inglés en **toda** la prueba de Tatoeba (BLEU y chrF), al lado del Transformer del
   capítulo 6 con el mismo tiempo de entrenamiento (su curva de validación en nbs/bench_transformer.json).

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from transformer_course.assistant import (IGNORE, TASKS, Assistant, ChatTemplate, Example, LoRALinear, add_lora,
                                           build_instructions, dpo_batches, dpo_loss, few_shot_prompt, generate_batch,
-                                          merge_lora, sequence_logps, sft_batches)
+                                          load_lora, merge_lora, save_lora, score, sequence_logps, sft_batches)
 from transformer_course.gpt import GPT, GPTConfig
 from transformer_course.tokenization import BPETokenizer
 
@@ -112,7 +112,35 @@ def test_lora_and_dpo_errors():
     with pytest.raises(ValueError, match="beta"): dpo_loss(*[torch.zeros(2)] * 4, beta=0)
     with pytest.raises(ValueError, match="Tarea desconocida"): few_shot_prompt("resumir", [], "x")
     with pytest.raises(ValueError, match="No hay datos"): build_instructions({"autor": [("a", "b")]}, 1)
-    assert set(TASKS) == {"es-en", "en-es", "tildes", "autor"}
+    assert set(TASKS) == {"es-en", "en-es", "tildes", "autor", "ortografía", "continuar"}
+    with pytest.raises(ValueError, match="Tarea desconocida"): score("resumir", ["a"], ["a"])
+    assert score("continuar", ["la casa"], ["la casa"]) == 100.0
+    assert score("ortografía", ["Va a casa.", "Sí."], ["Va a casa. ", "Si."]) == 0.5   # la frase entera, o nada
+
+
+@settings(max_examples=10, deadline=None)
+@given(r=st.integers(1, 16), alpha=st.floats(0.5, 64), seed=st.integers(0, 10_000))
+def test_lora_adapter_round_trip_and_shape_guard(tmp_path_factory, r, alpha, seed):
+    "save_lora → load_lora en el modelo base da la misma salida; en otro modelo, un error y el modelo intacto."
+    base, ids = small(seed), torch.randint(0, TEMPLATE.vocab_size, (2, 12), generator=torch.Generator().manual_seed(seed))
+    tuned = add_lora(small(seed), r=r, alpha=alpha)
+    with torch.no_grad():
+        for m in tuned.modules():
+            if isinstance(m, LoRALinear): m.lora_B.normal_(generator=torch.Generator().manual_seed(seed))
+    path = tmp_path_factory.mktemp("lora") / "adaptador.safetensors"
+    save_lora(tuned, path)
+    with torch.no_grad(): assert torch.equal(load_lora(base, path)(ids), tuned(ids))
+    assert all(("lora_" in n) == p.requires_grad for n, p in base.named_parameters())
+    with pytest.raises(ValueError, match="ya tiene adaptadores"): load_lora(base, path)
+    torch.manual_seed(seed)
+    other = GPT(GPTConfig(TEMPLATE.vocab_size, context_len=48, d_model=32, n_heads=2, n_layers=2)).double()
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError, match="es 16×16, y en este es 32×32"): load_lora(other, path)
+    assert not any(isinstance(m, LoRALinear) for m in other.modules())
+    assert all(torch.equal(v, other.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ValueError, match="no tiene adaptadores"): save_lora(other, path)
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(ValueError, match="no es un safetensors válido"): load_lora(small(seed), path)
 
 
 def test_chat_command(tmp_path, capsys, monkeypatch):

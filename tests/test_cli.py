@@ -191,7 +191,9 @@ def test_defaults_are_the_chapters_recipes(tmp_path):
     data.write_text("Un texto cualquiera.\n", encoding="utf-8")
     expected = {("gpt", "char"): GPT_RECIPE, ("gpt", "bpe"): GPT_BPE_RECIPE, ("lstm", "char"): LSTM_RECIPE,
                 ("bert", "bpe"): BERT_RECIPE, ("translator", "bpe"): TRANSLATOR_RECIPE}
-    assert {(k, t) for k, kind in KINDS.items() for t in kind.recipes} == set(expected)
+    assert {(k, t) for k, kind in KINDS.items() if not kind.starts_from for t in kind.recipes} == set(expected)
+    from transformer_course.assistant import DPO_RECIPE, SFT_RECIPE                # parten de --base: ver la prueba de sft
+    assert (KINDS["sft"].recipes, KINDS["dpo"].recipes) == ({"bpe": SFT_RECIPE}, {"bpe": DPO_RECIPE})
     for (kind, tokenizer), recipe in expected.items():
         for options in ({}, {"tokenizer": tokenizer}):
             if options == {} and tokenizer != next(iter(KINDS[kind].recipes)): continue
@@ -226,3 +228,45 @@ def test_plain_torchrun_trains_the_single_process_recipe(texts, tmp_path, capsys
     three = torchrun(*common, "--accumulate", 3, "--out", tmp_path/"tres")
     assert three.returncode != 0 and "accumulate (3) debe ser múltiplo de 2" in three.stderr
     assert not (tmp_path/"tres").exists()
+
+
+def test_sft_and_dpo_start_from_their_base_and_chat(texts, tmp_path, capsys):
+    "sft parte de los pesos de un gpt (más dos filas de rol), dpo de los de un sft (su referencia); chat usa los dos."
+    import math
+    from transformer_course.assistant import SFT_RECIPE, DPO_RECIPE
+    from transformer_course.cli import (_prepare, _read_data, _split_data, _train_tokenizer, _vocab_fields, load_run,
+                                        resolve_spec)
+    pairs = load_pairs()[:1500]
+    (tmp_path/"inst.tsv").write_text("".join(f"Traduce al inglés: {p.es}\t{p.en}\n" for p in pairs), encoding="utf-8")
+    (tmp_path/"pref.tsv").write_text("".join(f"Traduce al inglés: {p.es}\t{p.en}\t{p.es}\n" for p in pairs if p.es != p.en),
+                                     encoding="utf-8")
+    common = ["--steps", 6, "--eval-every", 3, "--quiet"]
+    assert cli("train", "gpt", "--tokenizer", "bpe", "--vocab-size", 300, "--text", texts/"quijote.txt", "--out",
+               tmp_path/"gpt", *common, *TINY_GPT) == 0
+    for kind, base, data, recipe in (("sft", "gpt", "inst.tsv", SFT_RECIPE), ("dpo", "sft", "pref.tsv", DPO_RECIPE)):
+        spec = resolve_spec(kind, tmp_path/data, tmp_path/f"nuevo-{kind}", {"base": tmp_path/base})
+        assert (spec.lr, spec.batch_size, spec.weight_decay) == (recipe.lr, recipe.batch_size, recipe.weight_decay)
+        base_spec, tokenizer, base_model = load_run(tmp_path/base, "cpu")
+        spec.config = {**spec.config, **_vocab_fields(kind, _train_tokenizer(spec, None))}
+        assert spec.config == {**base_spec.config, "vocab_size": tokenizer.vocab_size + 2}
+        model, _, loss_fn, evals = _prepare(spec, tokenizer, *_split_data(spec, _read_data(spec, tmp_path/data)))
+        ours, theirs = model.state_dict(), base_model.state_dict()
+        assert all(torch.equal(ours[k][:len(v)], v) for k, v in theirs.items())   # los pesos de --base
+        if kind == "dpo":                                                 # política = referencia: la pérdida es log 2
+            with torch.no_grad(): assert math.isclose(loss_fn(model, evals[0]).item(), math.log(2), rel_tol=1e-5)
+        assert cli("train", kind, "--base", tmp_path/base, "--pairs", tmp_path/data, "--out", tmp_path/kind, *common) == 0
+        assert f"{kind}: paso 6 de 6" in capsys.readouterr().out
+        assert cli("chat", tmp_path/kind, "--once", "Traduce al inglés: Hola.", "--max-new-tokens", 3) == 0
+        assert capsys.readouterr().out.strip() != ""
+    for args, message in (
+            (("train", "dpo", "--base", tmp_path/"gpt", "--pairs", tmp_path/"pref.tsv", "--out", tmp_path/"x"), "dpo parte de un sft"),
+            (("train", "sft", "--pairs", tmp_path/"inst.tsv", "--out", tmp_path/"x"), "di cuál con --base"),
+            (("train", "gpt", "--base", tmp_path/"gpt", "--text", texts/"quijote.txt", "--out", tmp_path/"x"), "empieza de cero"),
+            (("train", "sft", "--base", tmp_path/"gpt", "--pairs", tmp_path/"inst.tsv", "--out", tmp_path/"x",
+              "--config", '{"n_layers": 3}'), "quita config"),
+            (("train", "dpo", "--base", tmp_path/"sft", "--pairs", tmp_path/"inst.tsv", "--out", tmp_path/"x"), "tres textos"),
+            (("chat", tmp_path/"gpt", "--once", "Hola."), "no un asistente"),
+            (("sample", tmp_path/"sft"), "usa 'transformer-course chat'")):
+        assert cli(*args) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path/"x").exists()                                  # ningún error escribió nada

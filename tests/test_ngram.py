@@ -1,13 +1,14 @@
 """Propiedades de `transformer_course.ngram`: probabilidades que suman 1, ARPA fiel a KenLM, errores claros."""
 import copy
 import math
+import re
 
 import kenlm
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from transformer_course.ngram import (BOS, EOS, SMOOTHINGS, UNK, AccentRestorer, EditChannel, NgramLM,
-                                      SpellingCorrector, edit_operations, strip_accents)
+                                      SpellingCorrector, edit_operations, strip_accents, tokenize)
 
 words = st.sampled_from(["el", "perro", "gato", "come", "duerme", "un", "sí", "año", "¿", "?"])
 corpora = st.lists(st.lists(words, min_size=0, max_size=8), min_size=1, max_size=12).filter(lambda c: any(c))
@@ -111,6 +112,38 @@ def test_edit_operations_are_minimal_and_rebuild_the_misspelling(x, y):
     assert len(ops) == dl_distance(x, y)
     kinds = {kind for kind, _ in ops}
     assert kinds <= {"sub", "del", "ins", "trans"}
+
+
+CHANNEL = EditChannel().fit([("arbol", "árbol"), ("platano", "plátano"), ("vaca", "baca"), ("haber", "aver")])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text("abcáñ ,.¿?—", max_size=30).filter(lambda t: any(len(w) > 1 and w.isalpha() for w in tokenize(t))),
+       st.integers(0, 1000))
+def test_add_error_changes_one_word_by_one_edit(text, seed):
+    "add_error cambia exactamente una palabra, a una edición de la buena, y nada más del texto."
+    import random
+    noisy = CHANNEL.add_error(text, random.Random(seed))
+    before, after = tokenize(text), tokenize(noisy)
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(after) == len(before) and len(changed) == 1
+    assert len(edit_operations(changed[0][1].lower(), changed[0][0].lower())) == 1
+    assert re.split(r"\w+", noisy) == re.split(r"\w+", text)                 # espacios y signos, intactos
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text("abcáñll", min_size=1, max_size=7))
+def test_error_options_carry_the_operation_edit_operations_finds(word):
+    "Cada palabra a una edición viene con la única operación que encuentra edit_operations (p(x | y) = p(op))."
+    from transformer_course.ngram import _edits1, _edits1_ops
+    options = _edits1_ops(word)
+    assert set(options) == _edits1(word) - {word}
+    assert all(edit_operations(x, word) == [op] for x, op in options.items())
+
+
+def test_add_error_needs_a_word():
+    import random
+    with pytest.raises(ValueError, match="ninguna palabra"): CHANNEL.add_error("y a ¿?", random.Random(0))
 
 
 def test_spelling_corrector_prefers_the_learned_error():

@@ -3,8 +3,10 @@
 # %% ../nbs/10_assistant.ipynb #c003
 from __future__ import annotations
 
+import json
 import math
 import random
+from functools import cache
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,39 +14,44 @@ from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_save
 from torch import nn
 
 from .bert import IGNORE, balanced_sentences
-from .core import get_device, set_seed
+from .core import atomic_write, get_device, set_seed
 from .data import load_splits
 from .gpt import GPT, GPTConfig, KVCache
-from .ngram import AccentRestorer, split_sentences, strip_accents, tokenize
+from .ngram import (AccentRestorer, EditChannel, misspelling_pairs, split_sentences, strip_accents,
+                                      tokenize)
 from .tokenization import SPECIAL_TOKENS, BPETokenizer, Tokenizer
 from .training import (Recipe, checkpoint_info, load_checkpoint, random_batch, random_windows,
                                          sample_next, save_checkpoint, train)
 from .transformer import pad_rows
 
 # %% auto #0
-__all__ = ['TASKS', 'AUTHORS', 'BASE_RECIPE', 'SFT_RECIPE', 'FEW_SHOT_LABELS', 'Task', 'task_items', 'Example',
-           'build_instructions', 'ChatTemplate', 'pretraining_texts', 'train_tokenizer', 'pretrain', 'few_shot_prompt',
-           'generate_batch', 'accent_accuracy', 'score', 'sequence_logps', 'sft_batches', 'masked_lm_loss', 'finetune',
-           'Assistant', 'evaluate', 'LoRALinear', 'add_lora', 'merge_lora', 'dpo_loss', 'dpo_batches', 'dpo_step_loss']
+__all__ = ['TASKS', 'AUTHORS', 'BASE_RECIPE', 'SFT_RECIPE', 'FEW_SHOT_LABELS', 'LORA_FORMAT', 'DPO_RECIPE', 'DPO_BETA', 'Task',
+           'spelling_channel', 'task_items', 'Example', 'build_instructions', 'ChatTemplate', 'pretraining_texts',
+           'train_tokenizer', 'pretrain', 'few_shot_prompt', 'generate_batch', 'accent_accuracy', 'score',
+           'sequence_logps', 'sft_batches', 'masked_lm_loss', 'finetune', 'Assistant', 'evaluate', 'LoRALinear',
+           'add_lora', 'merge_lora', 'save_lora', 'load_lora', 'dpo_loss', 'dpo_batches', 'dpo_step_loss']
 
 # %% ../nbs/10_assistant.ipynb #c006
 @dataclass(frozen=True)
 class Task:
-    "Una tarea: su nombre, las formulaciones con que se pide ({x} es la entrada) y las que se reservan."
+    "Una tarea: su nombre, las formulaciones con que se pide ({x} es la entrada), las que se reservan y su métrica."
     name: str
     phrasings: tuple[str, ...]      # las que ve el entrenamiento
     held_out: tuple[str, ...]       # las que nunca ve: miden si sigue instrucciones dichas de otra forma
+    metric: str = "acierto"         # "BLEU" o "chrF" (de 0 a 100, sacreBLEU) o "acierto" (de 0 a 1)
 
 TASKS = {
     "es-en": Task("traducir al inglés",
                   ("Traduce al inglés: {x}", "¿Cómo se dice en inglés «{x}»?", "En inglés, por favor: {x}"),
-                  ("Necesito esta frase en inglés: {x}",)),
+                  ("Necesito esta frase en inglés: {x}",), "BLEU"),
     "en-es": Task("traducir al español",
                   ("Traduce al español: {x}", "¿Qué quiere decir «{x}» en español?", "En español, por favor: {x}"),
-                  ("Necesito esta frase en español: {x}",)),
+                  ("Necesito esta frase en español: {x}",), "BLEU"),
     "tildes": Task("poner las tildes",
                    ("Pon las tildes: {x}", "Corrige los acentos de esta frase: {x}", "Escribe con tildes: {x}"),
                    ("A esta frase le faltan las tildes; devuélveselas: {x}",)),
@@ -52,10 +59,21 @@ TASKS = {
                   ("¿Quién escribió esto, Cervantes o Unamuno? {x}", "¿Es de Cervantes o de Unamuno? {x}",
                    "Autor (Cervantes o Unamuno): {x}"),
                   ("Adivina el autor de este fragmento, Cervantes o Unamuno: {x}",)),
+    "ortografía": Task("corregir la ortografía",
+                       ("Corrige la ortografía: {x}", "Corrige la falta de esta frase: {x}", "Escribe bien esta frase: {x}"),
+                       ("Esta frase tiene una falta de ortografía; arréglala: {x}",)),
+    "continuar": Task("continuar un texto",
+                      ("Continúa este texto: {x}", "Sigue la frase: {x}", "Termina esta frase: {x}"),
+                      ("¿Cómo acabarías esta frase? {x}",), "chrF"),
 }
 AUTHORS = ("Cervantes", "Unamuno")   # en el orden de los textos: 0 = Quijote, 1 = Niebla
 
 # %% ../nbs/10_assistant.ipynb #c008
+@cache
+def spelling_channel() -> EditChannel:
+    "El canal de errores del capítulo 2, aprendido con los errores de entrenamiento del listado de Wikipedia."
+    return EditChannel().fit(misspelling_pairs().train)
+
 def task_items(split: str, min_words: int = 4, max_words: int = 20) -> dict[str, list[tuple[str, str]]]:
     "Los pares (entrada, respuesta) de cada tarea en la partición `split` (\"train\", \"validation\" o \"test\")."
     if split not in ("train", "validation", "test"):
@@ -64,11 +82,16 @@ def task_items(split: str, min_words: int = 4, max_words: int = 20) -> dict[str,
     quijote, niebla = (getattr(load_splits(n), split) for n in ("quijote", "niebla"))
     short = lambda s: min_words <= len(tokenize(s)) <= max_words
     sentences = [s for s in split_sentences(quijote) + split_sentences(niebla) if short(s)]
+    halves = [(" ".join(w[:len(w) // 2]), " ".join(w[len(w) // 2:])) for w in (s.split() for s in sentences) if len(w) >= 8]
     authors = balanced_sentences([quijote, niebla], min_words, seed=0 if split == "train" else 1)
+    rng = random.Random(("train", "validation", "test").index(split))  # los errores de cada partición, fijos
     return {"es-en": [(p.es, p.en) for p in pairs],
             "en-es": [(p.en, p.es) for p in pairs],
             "tildes": [(strip_accents(s), s) for s in sentences if strip_accents(s) != s],
-            "autor": [(s, AUTHORS[a]) for s, a in authors if short(s)]}
+            "autor": [(s, AUTHORS[a]) for s, a in authors if short(s)],
+            "ortografía": [(spelling_channel().add_error(s, rng), s) for s in sentences
+                           if any(w.isalpha() and len(w) > 1 for w in tokenize(s))],
+            "continuar": halves}
 
 # %% ../nbs/10_assistant.ipynb #c012
 class Example(NamedTuple):
@@ -127,9 +150,9 @@ class ChatTemplate:
         return "".join(pieces)
 
 # %% ../nbs/10_assistant.ipynb #c017
-BASE_RECIPE = Recipe(config=dict(context_len=128, d_model=128, n_heads=4, n_layers=4), tokenizer="bpe",
-                     vocab_size=2000, batch_size=16, lr=3e-3, weight_decay=0.1, warmup=30)   # el preentrenamiento
-SFT_RECIPE = replace(BASE_RECIPE, batch_size=32, warmup=30)                               # el afinado
+BASE_RECIPE = Recipe(config=dict(context_len=256, d_model=128, n_heads=4, n_layers=4), tokenizer="bpe",
+                     vocab_size=2000, batch_size=8, lr=3e-3, weight_decay=0.1, warmup=30)   # el preentrenamiento
+SFT_RECIPE = replace(BASE_RECIPE, batch_size=32)                                         # el afinado
 
 def pretraining_texts(split: str = "train") -> list[str]:
     "Los textos del modelo base: el Quijote, Niebla y cada lado de Tatoeba por separado, sin ningún par alineado."
@@ -150,7 +173,8 @@ def pretrain(model: GPT, ids: torch.Tensor, steps: int, recipe: Recipe = BASE_RE
 
 # %% ../nbs/10_assistant.ipynb #c025
 FEW_SHOT_LABELS = {"es-en": ("Español", "Inglés"), "en-es": ("Inglés", "Español"),
-                   "tildes": ("Sin tildes", "Con tildes"), "autor": ("Texto", "Autor")}
+                   "tildes": ("Sin tildes", "Con tildes"), "autor": ("Texto", "Autor"),
+                   "ortografía": ("Con una falta", "Corregida"), "continuar": ("Principio", "Continuación")}
 
 def few_shot_prompt(task: str, shots: Sequence[tuple[str, str]], x: str) -> str:
     "Un prompt de texto plano con los ejemplos resueltos `shots` y la entrada `x`, que el modelo continúa."
@@ -194,17 +218,19 @@ def accent_accuracy(references: Sequence[str], answers: Sequence[str], restorer:
     return right / total if total else math.nan                     # nan: ninguna palabra ambigua
 
 def score(task: str, references: Sequence[str], answers: Sequence[str], restorer: AccentRestorer | None = None) -> float:
-    "La métrica de la tarea: BLEU (0–100) al traducir, acierto (0–1) en tildes (hace falta `restorer`) y autor."
+    "La métrica de la tarea (`TASKS[task].metric`): BLEU o chrF (0–100); acierto (0–1), en tildes con `restorer`."
     if len(references) != len(answers) or not references:
         raise ValueError(f"Hacen falta tantas respuestas como referencias, y alguna: {len(answers)} y {len(references)}.")
-    if task in ("es-en", "en-es"):
+    if task not in TASKS: raise ValueError(f"Tarea desconocida {task!r}; las hay {sorted(TASKS)}.")
+    if TASKS[task].metric in ("BLEU", "chrF"):
         import sacrebleu
-        return sacrebleu.corpus_bleu(list(answers), [list(references)]).score
+        measure = sacrebleu.corpus_bleu if TASKS[task].metric == "BLEU" else sacrebleu.corpus_chrf
+        return measure(list(answers), [list(references)]).score
     if task == "tildes":
         if restorer is None: raise ValueError("Para puntuar las tildes hace falta un AccentRestorer entrenado (restorer=…).")
         return accent_accuracy(references, answers, restorer)
     if task == "autor": return sum(a.strip(" .") == r for r, a in zip(references, answers)) / len(references)
-    raise ValueError(f"Tarea desconocida {task!r}; las hay {sorted(TASKS)}.")
+    return sum(a.strip() == r.strip() for r, a in zip(references, answers)) / len(references)   # ortografía: la frase
 
 # %% ../nbs/10_assistant.ipynb #c033
 def sequence_logps(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -249,7 +275,7 @@ class Assistant:
         self.model, self.tokenizer = model.eval(), tokenizer
 
     @classmethod
-    def fit(cls, seed: int = 0, pretrain_steps: int = 250, sft_steps: int = 400, n_per_task: int = 3000,
+    def fit(cls, seed: int = 0, pretrain_steps: int = 250, sft_steps: int = 800, n_per_task: int = 3000,
             progress: bool = True) -> "Assistant":
         "La receta del capítulo: BPE, preentrenamiento del GPT y SFT con las instrucciones de entrenamiento."
         texts = pretraining_texts("train")
@@ -358,7 +384,45 @@ def merge_lora(model: nn.Module) -> nn.Module:
         raise ValueError("El modelo no tiene adaptadores LoRA que fusionar (¿ya los fusionaste?).")
     return model.requires_grad_(True)
 
-# %% ../nbs/10_assistant.ipynb #c069
+# %% ../nbs/10_assistant.ipynb #c071
+LORA_FORMAT = "transformer-course-lora/1"
+
+def save_lora(model: nn.Module, path) -> None:
+    "Guarda solo los adaptadores de `model` (A y B, con r, α y la forma de cada capa): safetensors, atómico."
+    layers = {name: m for name, m in model.named_modules() if isinstance(m, LoRALinear)}
+    if not layers: raise ValueError("El modelo no tiene adaptadores LoRA que guardar: ponlos con add_lora y entrénalos.")
+    tensors = {f"{name}.{part}": getattr(m, part).detach().cpu().contiguous()
+               for name, m in layers.items() for part in ("lora_A", "lora_B")}
+    shapes = {name: [m.base.out_features, m.base.in_features, m.r, m.scale * m.r] for name, m in layers.items()}
+    data = safetensors_save(tensors, metadata={"format": LORA_FORMAT, "layers": json.dumps(shapes)})
+    with atomic_write(Path(path), "wb") as f: f.write(data)
+
+def load_lora(model: nn.Module, path) -> nn.Module:
+    "Pone en `model` (el modelo base, sin adaptadores) los de `save_lora`, si cada capa tiene la forma de entonces."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"No existe el adaptador {path}: guárdalo antes con save_lora(model, ruta).")
+    try:
+        with safe_open(path, framework="pt") as f: meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except SafetensorError as e: raise ValueError(f"{path} no es un safetensors válido (¿truncado?): {e}") from None
+    if meta.get("format") != LORA_FORMAT: raise ValueError(f"{path} no es un adaptador guardado con save_lora.")
+    if any(isinstance(m, LoRALinear) for m in model.modules()):
+        raise ValueError("El modelo ya tiene adaptadores LoRA: carga el adaptador en el modelo base, sin ellos.")
+    layers, modules = json.loads(meta["layers"]), dict(model.named_modules())
+    for name, (d_out, d_in, r, alpha) in layers.items():             # todo se comprueba antes de tocar nada
+        m = modules.get(name)
+        if not isinstance(m, nn.Linear) or (m.out_features, m.in_features) != (d_out, d_in):
+            have = f"es {m.out_features}×{m.in_features}" if isinstance(m, nn.Linear) else "no existe o no es lineal"
+            raise ValueError(f"El adaptador es para un modelo cuya capa {name} es {d_out}×{d_in}, y en este {have}: "
+                             "cárgalo en el modelo base con el que se entrenó.")
+    model.requires_grad_(False)
+    for name, (d_out, d_in, r, alpha) in layers.items():
+        parent, _, child = name.rpartition(".")
+        layer = LoRALinear(modules[name], r, alpha)
+        with torch.no_grad(): layer.lora_A.copy_(tensors[f"{name}.lora_A"]); layer.lora_B.copy_(tensors[f"{name}.lora_B"])
+        setattr(model.get_submodule(parent), child, layer)
+    return model
+
+# %% ../nbs/10_assistant.ipynb #c074
 def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor, ref_chosen_logps: torch.Tensor,
              ref_rejected_logps: torch.Tensor, beta: float = 0.1) -> torch.Tensor:
     "La pérdida de DPO: −log σ(β·[(log πθ − log πref)(elegida) − (log πθ − log πref)(rechazada)]), media del lote."
@@ -366,20 +430,25 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(beta * margin).mean()
 
-# %% ../nbs/10_assistant.ipynb #c072
-def dpo_batches(pairs: Sequence[tuple[str, str, str]], template: ChatTemplate, batch_size: int):
+# %% ../nbs/10_assistant.ipynb #c077
+DPO_RECIPE = replace(SFT_RECIPE, batch_size=16, lr=1e-4, weight_decay=0.0, warmup=5)   # 16 pares (32 filas) por lote
+DPO_BETA = 0.1                                                                           # β: cuánto cuesta alejarse
+
+def dpo_batches(pairs: Sequence[tuple[str, str, str]], template: ChatTemplate, batch_size: int,
+                context_len: int | None = None):
     "Lotes (ids, máscara) de pares (instrucción, elegida, rechazada): filas elegida, rechazada, elegida, …"
     rows = []
     for instruction, chosen, rejected in pairs:
         if chosen.strip() == rejected.strip():
             raise ValueError(f"Un par tiene la misma respuesta elegida y rechazada ({chosen!r}): no enseña nada; quítalo.")
-        rows += [template.render(instruction, chosen), template.render(instruction, rejected)]
-    if not rows: raise ValueError("No hay pares de preferencias.")
+        pair = [template.render(instruction, chosen), template.render(instruction, rejected)]
+        if context_len is None or max(len(ids) for ids, _ in pair) <= context_len + 1: rows += pair   # si no cabe, fuera
+    if not rows: raise ValueError(f"No hay pares de preferencias (o ninguno cabe en context_len = {context_len} tokens).")
     size = 2 * batch_size
     return [(pad_rows([r[0] for r in rows[i:i + size]], template.tokenizer.pad_id), pad_rows([r[1] for r in rows[i:i + size]]))
             for i in range(0, len(rows), size)]
 
-def dpo_step_loss(policy: nn.Module, reference: nn.Module, batch, beta: float = 0.1) -> torch.Tensor:
+def dpo_step_loss(policy: nn.Module, reference: nn.Module, batch, beta: float = DPO_BETA) -> torch.Tensor:
     "La pérdida de DPO de un lote de `dpo_batches`; la referencia no recibe gradiente."
     ids, mask = batch
     logps = sequence_logps(policy, ids, mask)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import inspect
 import json
@@ -20,7 +21,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .assistant import Assistant
+from .assistant import (DPO_BETA, DPO_RECIPE, SFT_RECIPE, Assistant, ChatTemplate, Example, dpo_batches,
+                                          dpo_step_loss, masked_lm_loss, sft_batches)
 from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
     pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
@@ -33,10 +35,10 @@ from .training import Recipe, bits_per_char, load_checkpoint, random_batch, rand
 from .transformer import TRANSLATOR_RECIPE, Transformer, TransformerConfig, Translator, make_batches, translation_loss
 
 # %% auto #0
-__all__ = ['TORCHRUN_VARS', 'RUN_FILE', 'TOKENIZER_FILE', 'CHECKPOINT_FILE', 'LOG_FILE', 'EVAL_CHARS', 'KINDS', 'RECIPE_OPTIONS',
-           'Process', 'distributed', 'max_rank_difference', 'ModelKind', 'model_kind', 'build_model', 'RunSpec',
-           'read_text', 'read_pairs', 'resolve_spec', 'train_run', 'replay_single_process', 'load_run', 'sample',
-           'evaluate', 'translate', 'make_parser', 'main']
+__all__ = ['TORCHRUN_VARS', 'RUN_FILE', 'TOKENIZER_FILE', 'CHECKPOINT_FILE', 'LOG_FILE', 'COLUMNS', 'EVAL_CHARS', 'KINDS',
+           'RECIPE_OPTIONS', 'Process', 'distributed', 'max_rank_difference', 'ModelKind', 'model_kind', 'build_model',
+           'RunSpec', 'read_text', 'read_pairs', 'resolve_spec', 'train_run', 'replay_single_process', 'load_run',
+           'sample', 'evaluate', 'translate', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #c019
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ class ModelKind:
     build: Callable[[dict], nn.Module]  # la configuración, un dict → el modelo
     recipes: dict[str, Recipe]          # la receta de su capítulo para cada tokenizador; la primera, por defecto
     task: Callable                      # (spec, modelo, tokenizador, entrenamiento, validación) → lotes y pérdida
-    data: str = "text"                  # lo que lee: "text" (--text) o "pairs" (--pairs, origen<TAB>destino)
+    data: str = "text"                  # lo que lee: "text" (--text) o, con --pairs, filas de COLUMNS[data]
+    starts_from: str | None = None      # sft, dpo: la clase del entrenamiento (--base) de cuyos pesos parte
+    extra_tokens: int = 0               # tokens que el modelo añade a los del tokenizador (los dos roles del chat)
 
     def fields(self) -> set[str]:
         "Los campos de su configuración."
@@ -139,6 +143,7 @@ class RunSpec:
     betas: tuple = (0.9, 0.999)     # las β de AdamW (el traductor: 0,9 y 0,98)
     eps: float = 1e-8               # la ε de AdamW (el traductor: 10⁻⁹)
     processes: int = 1              # procesos de torchrun; el lote global es batch_size × accumulate
+    base: str | None = None         # sft, dpo: la carpeta (ruta absoluta) del entrenamiento del que parte
 
     def __post_init__(self): self.betas = tuple(self.betas)      # en run.json, una lista
 
@@ -153,17 +158,21 @@ def read_text(path) -> str:
     if not text.strip(): raise ValueError(f"{path} está vacío: no hay nada con que entrenar.")
     return text
 
-def read_pairs(path, swap: bool = False) -> list[tuple[str, str]]:
-    "Los pares (origen, destino) de un archivo con `origen<TAB>destino` por línea (`swap`: al revés)."
-    pairs = []
+COLUMNS = {"pairs": "origen<TAB>destino", "instructions": "instrucción<TAB>respuesta",
+           "preferences": "instrucción<TAB>elegida<TAB>rechazada"}   # lo que lee cada clase de datos con --pairs
+
+def read_pairs(path, swap: bool = False, data: str = "pairs") -> list[tuple[str, ...]]:
+    "Las filas de un archivo con las columnas de `COLUMNS[data]` separadas por tabuladores (`swap`: las dos al revés)."
+    n = COLUMNS[data].count("<TAB>") + 1
+    rows = []
     for number, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip(): continue
         columns = line.split("\t")
-        if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
-            raise ValueError(f"La línea {number} de {Path(path).name} no tiene dos textos separados por un "
-                             f"tabulador (origen<TAB>destino): {line[:80]!r}.")
-        pairs.append((columns[1], columns[0]) if swap else (columns[0], columns[1]))
-    return pairs
+        if len(columns) < n or not all(c.strip() for c in columns[:n]):
+            raise ValueError(f"La línea {number} de {Path(path).name} no tiene {('dos', 'tres')[n - 2]} textos separados por "
+                             f"{'un tabulador' if n == 2 else 'tabuladores'} ({COLUMNS[data]}): {line[:80]!r}.")
+        rows.append((columns[1], columns[0]) if swap else tuple(columns[:n]))
+    return rows
 
 # %% ../nbs/90_cli.ipynb #c030
 EVAL_CHARS = 50_000   # caracteres de validación con que se dan los bits por carácter al terminar
@@ -176,17 +185,20 @@ def _held_out(items, parts):
 
 def _split_data(spec: RunSpec, data):
     "El texto (o los pares) de entrenamiento y de validación: las particiones 80/10/10 del curso."
-    if model_kind(spec.model).data == "pairs": return _held_out(data, split(data, key=lambda pair: pair[1], seed=spec.seed))
-    return _held_out(data, split_text(data, seed=spec.seed))
+    kind = model_kind(spec.model).data
+    if kind == "text": return _held_out(data, split_text(data, seed=spec.seed))
+    by = 1 if kind == "pairs" else 0                                    # por el destino, o por la instrucción
+    return _held_out(data, split(data, key=lambda row: row[by], seed=spec.seed))
 
 def _train_tokenizer(spec: RunSpec, train_data) -> Tokenizer:
+    if model_kind(spec.model).starts_from: return Tokenizer.load(Path(spec.base)/TOKENIZER_FILE)   # el de --base
     texts = [s for pair in train_data for s in pair] if model_kind(spec.model).data == "pairs" else train_data
     if spec.tokenizer == "char": return CharTokenizer.train(texts)
     return BPETokenizer.train(texts, spec.vocab_size)
 
 def _vocab_fields(kind: str, tokenizer: Tokenizer) -> dict:
     "Los campos de la configuración que fija el tokenizador: el vocabulario (o los dos) y <pad> si el modelo lo usa."
-    fields, V = model_kind(kind).fields(), tokenizer.vocab_size
+    fields, V = model_kind(kind).fields(), tokenizer.vocab_size + model_kind(kind).extra_tokens
     vocab = dict(src_vocab_size=V, tgt_vocab_size=V) if "src_vocab_size" in fields else dict(vocab_size=V)
     return vocab | ({"pad_id": tokenizer.pad_id} if "pad_id" in fields else {})
 
@@ -221,14 +233,41 @@ def _translator_task(spec, model, tokenizer, train_pairs, val_pairs):
     evals = make_batches(val_ids[:1000], spec.batch_size, **special)
     return random_batch(batches), (lambda m, b: translation_loss(m, b, 0.1)), evals
 
+def _sft_task(spec, model, tokenizer, train_rows, val_rows):
+    template, T = ChatTemplate(tokenizer), model.config.context_len
+    examples = lambda rows: [Example("", "", "", instruction, answer) for instruction, answer in rows]
+    evals = sft_batches(examples(val_rows[:1000]), template, spec.batch_size, T)
+    return random_batch(sft_batches(examples(train_rows), template, spec.batch_size, T)), masked_lm_loss, evals
+
+def _dpo_task(spec, model, tokenizer, train_rows, val_rows):
+    template, reference = ChatTemplate(tokenizer), copy.deepcopy(model).requires_grad_(False).eval()   # la de partida
+    def loss(policy, batch):
+        reference.to(next(policy.parameters()).device)                 # train lleva la política a su dispositivo
+        return dpo_step_loss(policy, reference, batch, DPO_BETA)
+    T = model.config.context_len
+    evals = dpo_batches(val_rows[:500], template, spec.batch_size, T)
+    return random_batch(dpo_batches(train_rows, template, spec.batch_size, T)), loss, evals
+
 def _read_data(spec: RunSpec, path):
-    "El texto (o, para el traductor, los pares) de `path`."
-    return read_pairs(path, spec.swap) if model_kind(spec.model).data == "pairs" else read_text(path)
+    "El texto (o las filas de --pairs: pares, instrucciones o preferencias) de `path`."
+    data = model_kind(spec.model).data
+    return read_text(path) if data == "text" else read_pairs(path, spec.swap, data)
+
+@torch.no_grad()
+def _start_from(model: nn.Module, base: nn.Module) -> None:
+    "Copia en `model` los pesos de `base`; las filas de embedding que `model` tiene de más (los roles) quedan como nacieron."
+    ours = model.state_dict()
+    for name, theirs in base.state_dict().items():
+        mine = ours[name]
+        if mine.shape[1:] != theirs.shape[1:] or mine.shape[0] < theirs.shape[0]:
+            raise ValueError(f"El tensor {name} de --base tiene forma {tuple(theirs.shape)} y el del modelo {tuple(mine.shape)}.")
+        mine[:len(theirs)].copy_(theirs)
 
 def _prepare(spec: RunSpec, tokenizer: Tokenizer, train_data, val_data):
-    "El modelo de `spec`, creado con su semilla, y su tarea: (modelo, get_batch, loss_fn, eval_batches)."
+    "El modelo de `spec`, creado con su semilla (y los pesos de --base), y su tarea: (modelo, get_batch, loss_fn, eval_batches)."
     set_seed(spec.seed)
     model = build_model(spec.model, spec.config)
+    if model_kind(spec.model).starts_from: _start_from(model, load_run(spec.base, "cpu")[2])
     return (model, *model_kind(spec.model).task(spec, model, tokenizer, train_data, val_data))
 
 def _train_options(spec: RunSpec, loss_fn) -> dict:
@@ -243,6 +282,10 @@ KINDS = {   # el registro: lo único que hay que tocar para añadir un modelo a 
     "bert": ModelKind(BertConfig, lambda c: BertForPreTraining(BertConfig(**c)), {"bpe": BERT_RECIPE}, _bert_task),
     "translator": ModelKind(TransformerConfig, lambda c: Transformer(TransformerConfig(**c)),
                             {"bpe": TRANSLATOR_RECIPE}, _translator_task, data="pairs"),
+    "sft": ModelKind(GPTConfig, lambda c: GPT(GPTConfig(**c)), {"bpe": SFT_RECIPE}, _sft_task, data="instructions",
+                     starts_from="gpt", extra_tokens=len(ChatTemplate.roles)),
+    "dpo": ModelKind(GPTConfig, lambda c: GPT(GPTConfig(**c)), {"bpe": DPO_RECIPE}, _dpo_task, data="preferences",
+                     starts_from="sft", extra_tokens=len(ChatTemplate.roles)),
 }
 
 # %% ../nbs/90_cli.ipynb #c035
@@ -266,6 +309,24 @@ def _share_batch(given: dict, batch_size: int, world_size: int) -> dict:
                          f"o da --accumulate (microlotes por paso entre todos los procesos, múltiplo de {world_size}).")
     return {**given, "batch_size": batch_size // world_size, "accumulate": world_size, "processes": world_size}
 
+def _from_base(kind: str, given: dict, out: Path) -> tuple[dict, dict]:
+    "sft y dpo: --base (ruta absoluta) y lo que heredan de él (tokenizador y arquitectura); los demás no admiten --base."
+    entry = model_kind(kind)
+    if not entry.starts_from:
+        if "base" in given: raise ValueError(f"--base es para sft y dpo, que parten de otro entrenamiento; {kind} empieza de cero.")
+        return given, {}
+    fixed = sorted({"config", "tokenizer", "vocab_size"} & set(given))
+    if fixed: raise ValueError(f"{kind} usa el tokenizador y la arquitectura de --base: quita {', '.join(fixed)}.")
+    if "base" not in given:
+        if (out/RUN_FILE).exists(): return given, {}                   # al reanudar, el de run.json
+        raise ValueError(f"{kind} parte de un entrenamiento de {entry.starts_from}: di cuál con --base CARPETA.")
+    given = {**given, "base": str(Path(given["base"]).resolve())}
+    spec, _ = _read_run(given["base"])
+    if spec.model != entry.starts_from:
+        raise ValueError(f"{given['base']} tiene un {spec.model} y {kind} parte de un {entry.starts_from}: entrénalo antes "
+                         f"con 'transformer-course train {entry.starts_from} …' y dalo con --base.")
+    return given, {"tokenizer": spec.tokenizer, "vocab_size": spec.vocab_size, "config": spec.config}
+
 def resolve_spec(kind: str, data_path, out: Path, options: dict, world_size: int = 1) -> RunSpec:
     """La especificación del entrenamiento en `out`: la de run.json si existe (las `options` dadas deben
     coincidir con ella) o la receta de `kind` con `options` encima, repartida entre `world_size` procesos."""
@@ -275,7 +336,8 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, world_size: int
     if unknown: raise ValueError(f"Opciones desconocidas: {sorted(unknown)}.")
     if not Path(data_path).is_file(): raise FileNotFoundError(f"No existe el archivo de datos {data_path}.")
     digest = sha256sum(data_path)
-    kind_of_tokens = given.get("tokenizer", next(iter(entry.recipes)))  # el del capítulo, si no se da otro
+    given, inherited = _from_base(kind, given, out)
+    kind_of_tokens = given.get("tokenizer", inherited.get("tokenizer", next(iter(entry.recipes))))   # el del capítulo
     if kind_of_tokens not in ("char", "bpe"):
         raise ValueError(f"tokenizer debe ser 'char' o 'bpe'; recibí {kind_of_tokens!r}.")
     base = entry.recipes.get(kind_of_tokens) or replace(next(iter(entry.recipes.values())), tokenizer=kind_of_tokens,
@@ -297,10 +359,10 @@ def resolve_spec(kind: str, data_path, out: Path, options: dict, world_size: int
         raise ValueError(f"{out} ya existe, no está vacía y no es una carpeta de entrenamiento (no tiene {RUN_FILE}): "
                          "elige otra --out para no mezclar archivos.")
     recipe = {**{f: getattr(base, f) for f in RECIPE_OPTIONS}, "steps": 1000, "accumulate": 1, "eval_every": 100,
-              "seed": 0, **{k: v for k, v in given.items() if k != "config"}}
+              "seed": 0, **{k: v for k, v in inherited.items() if k != "config"}, **{k: v for k, v in given.items() if k != "config"}}
     if recipe["tokenizer"] == "char": recipe["vocab_size"] = None
     elif recipe["vocab_size"] is None: recipe["vocab_size"] = 1000
-    config = {**base.config, **given.get("config", {})}
+    config = {**inherited.get("config", base.config), **given.get("config", {})}
     return RunSpec(model=kind, data_sha256=digest, config=config, **recipe)
 
 # %% ../nbs/90_cli.ipynb #c038
@@ -330,7 +392,7 @@ def _check_ranks(proc: Process, error: Exception | None, state) -> None:
 
 def _batch_words(spec: RunSpec) -> str:
     "El lote de cada paso, en palabras: por proceso y en total."
-    unit = "tokens" if model_kind(spec.model).data == "pairs" else "secuencias"
+    unit = {"text": "secuencias", "pairs": "tokens", "instructions": "ejemplos", "preferences": "pares"}[model_kind(spec.model).data]
     total = f"lote de {spec.accumulate} × {spec.batch_size} {unit}"
     if spec.processes == 1: return total
     return f"{total}: {spec.accumulate // spec.processes} × {spec.batch_size} en cada uno de {spec.processes} procesos"
@@ -417,6 +479,7 @@ def sample(directory, prompt: str = "", max_new_tokens: int = 300, temperature: 
     spec, tokenizer, model = load_run(directory, device)
     if model_kind(spec.model).data == "pairs":
         raise ValueError("Un traductor no continúa textos: usa 'transformer-course translate'.")
+    if model_kind(spec.model).starts_from: raise ValueError(f"{directory} tiene un asistente ({spec.model}): usa 'transformer-course chat'.")
     if model_kind(spec.model).task is _bert_task:
         fills = fill_mask(model, tokenizer, prompt, top_k or 5)
         return "\n".join(" ".join(f"{token} ({p:.2f})" for token, p in hole) for hole in fills)
@@ -426,6 +489,9 @@ def sample(directory, prompt: str = "", max_new_tokens: int = 300, temperature: 
 def evaluate(directory, text: str | None = None, pairs=None, beam: int = 4, device=None) -> dict:
     "Mide el modelo de `directory`: bits por carácter de `text` (GPT, LSTM), el MLM (BERT) o BLEU de `pairs`."
     spec, tokenizer, model = load_run(directory, device)
+    if model_kind(spec.model).starts_from:
+        raise ValueError(f"{directory} tiene un asistente ({spec.model}): se mide con las tareas del capítulo 10 "
+                         "(assistant.evaluate); para probarlo, 'transformer-course chat'.")
     if model_kind(spec.model).data == "pairs":
         if not pairs: raise ValueError("Para evaluar un traductor hacen falta pares: --pairs ARCHIVO.")
         try: import sacrebleu
@@ -511,10 +577,12 @@ def make_parser() -> argparse.ArgumentParser:
         "Entrena un modelo y lo guarda en --out. Si --out ya tiene un entrenamiento, lo reanuda desde su último "
         "checkpoint (las opciones que se den deben ser las mismas). Con 'torchrun --nproc-per-node=N' entrena "
         "con N procesos (DistributedDataParallel).")
-    t.add_argument("model", choices=tuple(KINDS), help=f"qué modelo: {', '.join(KINDS)}")
+    t.add_argument("model", choices=tuple(KINDS), help=f"qué modelo: {', '.join(KINDS)} (sft y dpo: el asistente del capítulo 10)")
     data = t.add_mutually_exclusive_group(required=True)
     data.add_argument("--text", type=Path, metavar="ARCHIVO", help="texto UTF-8 (gpt, lstm, bert)")
-    data.add_argument("--pairs", type=Path, metavar="ARCHIVO", help="pares origen<TAB>destino, uno por línea (translator)")
+    data.add_argument("--pairs", type=Path, metavar="ARCHIVO", help="filas con tabuladores, una por línea: origen<TAB>destino "
+                      "(translator), instrucción<TAB>respuesta (sft) o instrucción<TAB>elegida<TAB>rechazada (dpo)")
+    t.add_argument("--base", type=Path, metavar="CARPETA", help="sft: el entrenamiento de gpt del que parte; dpo: el de sft")
     t.add_argument("--out", type=Path, metavar="CARPETA", required=True, help="carpeta del entrenamiento (checkpoint, tokenizador, registro)")
     t.add_argument("--steps", type=_positive, metavar="N", help="pasos de entrenamiento (por defecto 1000)")
     t.add_argument("--stop-at", type=_positive, metavar="PASO", help="para en este paso guardando el checkpoint; la misma orden sin "
@@ -556,10 +624,10 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("directory", type=Path, metavar="CARPETA", help="carpeta de un traductor entrenado")
     r.add_argument("--beam", type=_positive, metavar="K", default=4, help="anchura del haz; 1 = voraz (4)")
     r.add_argument("--device", metavar="DISPOSITIVO", help="cpu, cuda o mps")
-    c = commands.add_parser("chat", help="conversa con un asistente (capítulo 10) guardado con Assistant.save",
+    c = commands.add_parser("chat", help="conversa con un asistente (capítulo 10): de 'train sft' o 'dpo', o de Assistant.save",
                             description="Contesta cada línea que escribas (o de la entrada estándar) con el asistente de la "
                             "carpeta; una línea vacía o Ctrl-D terminan. Con --once, contesta un solo texto y sale.")
-    c.add_argument("directory", type=Path, metavar="CARPETA", help="carpeta de un asistente (Assistant.save)")
+    c.add_argument("directory", type=Path, metavar="CARPETA", help="carpeta de 'train sft' o 'train dpo', o de Assistant.save")
     c.add_argument("--once", metavar="TEXTO", help="contesta solo esta instrucción (para guiones)")
     c.add_argument("--max-new-tokens", type=_positive, metavar="N", default=64, help="tokens de la respuesta, como mucho (64)")
     c.add_argument("--temperature", type=_non_negative_float, metavar="T", default=0.0, help="0 = voraz (0)")
@@ -569,12 +637,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/90_cli.ipynb #c053
 def _train_command(args) -> None:
-    if (model_kind(args.model).data == "pairs") != (args.pairs is not None):
-        pairs = [name for name, kind in KINDS.items() if kind.data == "pairs"]
-        raise ValueError(f"{' y '.join(pairs)} se entrena(n) con --pairs ARCHIVO; "
+    if (model_kind(args.model).data != "text") != (args.pairs is not None):
+        pairs = [name for name, kind in KINDS.items() if kind.data != "text"]
+        raise ValueError(f"{', '.join(pairs)} se entrenan con --pairs ARCHIVO; "
                          f"{', '.join(k for k in KINDS if k not in pairs)}, con --text ARCHIVO.")
     names = ("config", "tokenizer", "vocab_size", "steps", "batch_size", "window", "accumulate", "lr",
-             "weight_decay", "warmup", "schedule", "eval_every", "seed", "swap")
+             "weight_decay", "warmup", "schedule", "eval_every", "seed", "swap", "base")
     log = train_run(args.model, args.text or args.pairs, args.out, {n: getattr(args, n) for n in names},
                     until=args.stop_at, device=args.device, progress=not args.quiet)
     if not log: return                                                  # los procesos que no son el 0 callan
@@ -586,8 +654,17 @@ def _train_command(args) -> None:
     if log["step"] < log["steps"]: print(f"  parado con --stop-at: la misma orden sin --stop-at sigue hasta el paso {log['steps']}.")
     print(f"  guardado en {args.out} (registro en {Path(args.out)/LOG_FILE})")
 
+def _load_assistant(directory, device=None) -> Assistant:
+    "El asistente de una carpeta de 'train sft' o 'train dpo', o de `Assistant.save`."
+    if not (Path(directory)/RUN_FILE).is_file(): return Assistant.load(directory, device)
+    spec, tokenizer, model = load_run(directory, device)
+    if not model_kind(spec.model).starts_from:
+        raise ValueError(f"{directory} tiene un {spec.model}, no un asistente: afínalo con 'transformer-course train sft "
+                         f"--base {directory} --pairs instrucciones.tsv --out …'.")
+    return Assistant(model, tokenizer)
+
 def _chat_command(args) -> None:
-    assistant = Assistant.load(args.directory, args.device)
+    assistant = _load_assistant(args.directory, args.device)
     reply = lambda text: assistant.ask([text], args.max_new_tokens, args.temperature, args.seed)[0]
     if args.once is not None: print(reply(args.once)); return
     interactive = sys.stdin.isatty()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -14,11 +15,13 @@ import torch
 from fastcore.basics import patch
 
 from .core import BOS, EOS, UNK, atomic_write  # <bos>, <eos>, <unk>: los especiales del curso
+from .data import Split, load_table, split
 from .training import sample_next
 
 # %% auto #0
 __all__ = ['SMOOTHINGS', 'SPANISH_LETTERS', 'tokenize', 'split_sentences', 'word_sentences', 'NgramLM', 'sentence_ngrams',
-           'strip_accents', 'AccentRestorer', 'edit_table', 'edit_operations', 'EditChannel', 'SpellingCorrector']
+           'strip_accents', 'AccentRestorer', 'edit_table', 'edit_operations', 'EditChannel', 'SpellingCorrector',
+           'misspelling_pairs', 'spanish_lexicon']
 
 # %% ../nbs/02_ngram.ipynb #c007
 _WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
@@ -451,7 +454,20 @@ class SpellingCorrector:
         options = [o for o in (self._best[x], (self.keep * self.prior[x], x) if x in self.prior else None) if o]
         return max(options)[1] if options else x
 
-# %% ../nbs/02_ngram.ipynb #c091
+# %% ../nbs/02_ngram.ipynb #c079
+def misspelling_pairs() -> Split:
+    "Los pares (error, corrección) de una palabra del listado de Wikipedia, en minúsculas, partidos según el error."
+    errors = [(r["misspelling"].lower(), r["first_correction"].lower()) for r in load_table("misspellings-es")
+              if r["case_sensitive"] == "0" and " " not in r["first_correction"]]
+    return split(errors, key=lambda pair: pair[0])
+
+def spanish_lexicon(size: int = 200_000) -> dict[str, float]:
+    "Las `size` palabras más frecuentes del español según wordfreq (solo letras), con su frecuencia."
+    import wordfreq
+    frequencies = wordfreq.get_frequency_dict("es")
+    return dict(sorted(((w, f) for w, f in frequencies.items() if w.isalpha()), key=lambda wf: -wf[1])[:size])
+
+# %% ../nbs/02_ngram.ipynb #c092
 _TOKEN_SPLIT = regex.compile(f"({_WORD_PATTERN.pattern})")  # como tokenize, pero conservando lo que hay entre tokens
 
 @patch
@@ -482,3 +498,34 @@ def correct_text(self: SpellingCorrector, text: str, lm: NgramLM, n_candidates: 
     pieces = _TOKEN_SPLIT.split(text)  # separadores en las posiciones pares, tokens en las impares
     pieces[1::2] = _by_sentence(pieces[1::2], lambda sentence: self._correct_tokens(sentence, lm, n_candidates))
     return "".join(pieces)
+
+# %% ../nbs/02_ngram.ipynb #c096
+def _edits1_ops(word: str) -> dict[str, tuple[str, str]]:
+    "Lo mismo que `_edits1` (sin `word`), con la operación que lleva a cada palabra: la que diría `edit_operations`."
+    out = {}
+    for a, b in [(word[:i], word[i:]) for i in range(len(word) + 1)]:
+        if b: out[a + b[1:]] = ("del", b[0])
+        if len(b) > 1 and b[0] != b[1]: out[a + b[1] + b[0] + b[2:]] = ("trans", b[:2])
+        for c in SPANISH_LETTERS:
+            if b and c != b[0]: out[a + c + b[1:]] = ("sub", b[0] + c)
+            out[a + c + b] = ("ins", c)
+    out.pop(word, None)
+    return out
+
+@patch
+def sample_error(self: EditChannel, word: str, rng: random.Random) -> str:
+    "Un error de `word` a una edición, muestreado con probabilidad p(error | word) = p(operación) del canal."
+    options = _edits1_ops(word)
+    if not options: raise ValueError(f"No hay ninguna edición de {word!r} que dé otra palabra: hace falta al menos una letra.")
+    errors = sorted(options)
+    return rng.choices(errors, weights=[self.edit_prob(options[x]) for x in errors])[0]
+
+@patch
+def add_error(self: EditChannel, text: str, rng: random.Random) -> str:
+    "`text` con un error del canal en una de sus palabras de dos letras o más (elegida al azar); lo demás, igual."
+    parts = _TOKEN_SPLIT.split(text)                                    # separadores en los pares, tokens en los impares
+    words = [j for j in range(1, len(parts), 2) if parts[j].isalpha() and len(parts[j]) > 1]
+    if not words: raise ValueError(f"{text!r} no tiene ninguna palabra de dos letras o más en la que meter un error.")
+    j = rng.choice(words)
+    parts[j] = _match_case(parts[j], self.sample_error(parts[j].lower(), rng))
+    return "".join(parts)
