@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from functools import cache
 import warnings
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
