@@ -58,11 +58,11 @@ def test_mle_by_hand_and_unknown_words():
 
 def test_generation_is_seeded_and_stops_at_the_end_of_sentence():
     lm = NgramLM(3).fit([list("abracadabra"), list("cabra")])
-    assert lm.generate(30, seed=1) == lm.generate(30, seed=1)
-    assert all(t in lm.vocab - {UNK, EOS} for t in lm.generate(30, seed=2))
-    assert len(lm.generate(5, seed=3, temperature=0.5)) <= 5
-    greedy = lm.generate(8, temperature=0)        # temperatura 0: siempre el más probable, sin azar
-    assert greedy == lm.generate(8, seed=99, temperature=0) == lm.generate(8, seed=5, top_k=1)
+    assert lm.generate(max_new_tokens=30, seed=1) == lm.generate(max_new_tokens=30, seed=1)
+    assert all(t in lm.vocab - {UNK, EOS} for t in lm.generate(max_new_tokens=30, seed=2))
+    assert len(lm.generate(max_new_tokens=5, seed=3, temperature=0.5)) <= 5
+    greedy = lm.generate(max_new_tokens=8, temperature=0)        # temperatura 0: siempre el más probable, sin azar
+    assert greedy == lm.generate(max_new_tokens=8, seed=99, temperature=0) == lm.generate(max_new_tokens=8, seed=5, top_k=1)
 
 
 @pytest.mark.parametrize("call, error, words_in_message", [
@@ -221,3 +221,14 @@ def test_sentence_ngrams_are_what_fit_counts(corpus, n):
     lm = NgramLM(n, "mle").fit(corpus)
     counted = Counter(g for s in corpus for g in sentence_ngrams(s, n))
     assert counted == Counter({g: c for m in range(1, n + 1) for g, c in lm.counts[m].items()})
+
+
+def test_generate_has_the_arguments_of_the_lstm_and_gpt():
+    "Una sola firma de generación en el curso: prompt, max_new_tokens, temperature, top_k, top_p, seed."
+    import inspect
+    from transformer_course.gpt import GPT
+    from transformer_course.rnn import CharLM
+    names = lambda f: list(inspect.signature(f).parameters)[1:]
+    assert names(NgramLM.generate) == names(CharLM.generate) == names(GPT.generate)
+    lm = NgramLM(2).fit([list("abcabc")])
+    assert lm.generate(["a"], 2, temperature=0) == ["b", "c"]            # el prompt es el principio del texto

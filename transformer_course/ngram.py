@@ -262,13 +262,14 @@ def text_bits(self: NgramLM, text: str, level: str = "char") -> float:
 
 # %% ../nbs/02_ngram.ipynb #c052
 @patch
-def generate(self: NgramLM, max_tokens: int = 50, context: Sequence[str] = (), seed: int = 0,
-             temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> list[str]:
-    "Tokens elegidos por `sample_next` con semilla hasta <eos> o `max_tokens` (nunca <unk>); `context` es el principio."
+def generate(self: NgramLM, prompt: Sequence[str] = (), max_new_tokens: int = 50, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, seed: int = 0) -> list[str]:
+    """Continúa `prompt` (tokens) con tokens elegidos por `sample_next` con semilla, hasta <eos> o `max_new_tokens`
+    (nunca <unk>); los mismos argumentos que `generate` de la LSTM (capítulo 4) y de GPT (capítulo 8)."""
     self._check_fitted()
     generator, candidates = torch.Generator().manual_seed(seed), sorted(self.vocab - {UNK})
-    history, out = [BOS, *_check_tokens(context)], []
-    while len(out) < max_tokens:
+    history, out = [BOS, *_check_tokens(prompt)], []
+    while len(out) < max_new_tokens:
         h = self._context(history)
         logits = torch.tensor([math.log(p) if p > 0 else -math.inf for p in (self._prob(w, h) for w in candidates)])
         token = candidates[int(sample_next(logits, temperature, top_k, top_p, generator))]
