@@ -432,3 +432,14 @@ def test_listado_keeps_each_entry_once_with_its_suggestions(entries):
         expected.setdefault(w if cs else w.lower(), (str(int(cs)), s[0][0].strip(), str(len(s)), raw))
     assert table[0].split("\t") == list(MISSPELLINGS_COLUMNS)
     assert [tuple(row.split("\t")) for row in table[1:]] == [(k, *v) for k, v in expected.items()]
+
+
+def test_one_reader_for_rows_with_tabs(tmp_path):
+    "parse_rows lee load_pairs y la orden: columnas no vacías, error que dice la línea; read_pairs quita el BOM."
+    from transformer_course.cli import read_pairs
+    from transformer_course.data import parse_rows
+    assert parse_rows("a\tb\n\nc\td\textra\n", "origen<TAB>destino", "x.tsv") == [("a", "b"), ("c", "d")]
+    with pytest.raises(ValueError, match=r"línea 2 de x.tsv no tiene tres textos .*instrucción<TAB>elegida<TAB>rechazada"):
+        parse_rows("a\tb\tc\na\t \tc\n", "instrucción<TAB>elegida<TAB>rechazada", "x.tsv")
+    (tmp_path/"bom.tsv").write_text("\ufeffHello.\tHola.\n", encoding="utf-8")
+    assert read_pairs(tmp_path/"bom.tsv", swap=True) == [("Hola.", "Hello.")]

@@ -26,7 +26,7 @@ from .assistant import (DPO_BETA, DPO_RECIPE, SFT_RECIPE, Assistant, ChatTemplat
 from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
     pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
-from .data import split, split_text
+from .data import parse_rows, split, split_text
 from .gpt import GPT, GPT_BPE_RECIPE, GPT_RECIPE, GPTConfig
 from .ngram import split_sentences
 from .rnn import LSTM_RECIPE, CharLM
@@ -151,7 +151,7 @@ def read_text(path) -> str:
     "El texto UTF-8 de `path`, o un error que dice qué le pasa."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No existe el archivo de texto {path}.")
-    try: text = path.read_text(encoding="utf-8")
+    try: text = path.read_text(encoding="utf-8-sig")                  # sin el BOM de algunos editores
     except UnicodeDecodeError as e:
         raise ValueError(f"{path} no es texto UTF-8 (byte {e.start}): conviértelo, p. ej. con "
                          f"'iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8.txt'.") from None
@@ -163,16 +163,8 @@ COLUMNS = {"pairs": "origen<TAB>destino", "instructions": "instrucción<TAB>resp
 
 def read_pairs(path, swap: bool = False, data: str = "pairs") -> list[tuple[str, ...]]:
     "Las filas de un archivo con las columnas de `COLUMNS[data]` separadas por tabuladores (`swap`: las dos al revés)."
-    n = COLUMNS[data].count("<TAB>") + 1
-    rows = []
-    for number, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip(): continue
-        columns = line.split("\t")
-        if len(columns) < n or not all(c.strip() for c in columns[:n]):
-            raise ValueError(f"La línea {number} de {Path(path).name} no tiene {('dos', 'tres')[n - 2]} textos separados por "
-                             f"{'un tabulador' if n == 2 else 'tabuladores'} ({COLUMNS[data]}): {line[:80]!r}.")
-        rows.append((columns[1], columns[0]) if swap else tuple(columns[:n]))
-    return rows
+    rows = parse_rows(read_text(path), COLUMNS[data], Path(path).name)   # el lector de load_pairs (capítulo 1)
+    return [row[::-1] for row in rows] if swap else rows
 
 # %% ../nbs/90_cli.ipynb #c030
 EVAL_CHARS = 50_000   # caracteres de validación con que se dan los bits por carácter al terminar

@@ -26,8 +26,8 @@ from .core import atomic_write, sha256sum
 # %% auto #0
 __all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'MISSPELLINGS_COLUMNS', 'Dataset', 'get_dataset',
            'DataNotFoundError', 'ChecksumError', 'UpstreamVersionWarning', 'cache_dir', 'misspellings_from_wikitext',
-           'fetch', 'is_exact', 'clean_gutenberg', 'load_text', 'Pair', 'load_pairs', 'load_table', 'Split', 'split',
-           'split_text', 'load_splits']
+           'fetch', 'is_exact', 'clean_gutenberg', 'load_text', 'Pair', 'parse_rows', 'load_pairs', 'load_table',
+           'Split', 'split', 'split_text', 'load_splits']
 
 # %% ../nbs/01_data.ipynb #c006
 @dataclass(frozen=True)
@@ -326,18 +326,24 @@ class Pair(NamedTuple):
     es: str
     en: str
 
+def parse_rows(text: str, columns: str, source: str) -> list[tuple[str, ...]]:
+    "Las filas de `text`, una por línea no vacía, con los textos no vacíos de `columns` (p. ej. \"origen<TAB>destino\")."
+    n, rows = columns.count("<TAB>") + 1, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip(): continue
+        cells = line.split("\t")
+        if len(cells) < n or not all(cell.strip() for cell in cells[:n]):
+            raise ValueError(f"La línea {number} de {source} no tiene {('dos', 'tres')[n - 2]} textos separados por "
+                             f"{'un tabulador' if n == 2 else 'tabuladores'} ({columns}): {line[:80]!r}.")
+        rows.append(tuple(cells[:n]))
+    return rows
+
 def load_pairs(name: str | Dataset = "tatoeba-spa-eng", check: bool = True) -> list[Pair]:
     "Los pares `Pair(es, en)` del corpus `name` (un archivo `inglés<TAB>español` por línea)."
     ds = get_dataset(name)
     if ds.kind != "pairs": raise ValueError(f"{ds.name!r} no es un corpus de pares sino de tipo {ds.kind!r}.")
-    pairs = []
-    for number, line in enumerate(fetch(ds, check=check).read_text(encoding="utf-8").splitlines(), 1):
-        if not line: continue
-        columns = line.split("\t")
-        if len(columns) < 2:
-            raise ValueError(f"La línea {number} de {ds.filename} no tiene dos columnas separadas por un tabulador: {line!r}")
-        pairs.append(Pair(es=columns[1], en=columns[0]))
-    return pairs
+    text = fetch(ds, check=check).read_text(encoding="utf-8-sig")
+    return [Pair(es=es, en=en) for en, es in parse_rows(text, "inglés<TAB>español", ds.filename)]
 
 def load_table(name: str | Dataset, check: bool = True) -> list[dict[str, str]]:
     "Las filas de un corpus tabular (TSV con cabecera) como diccionarios."
