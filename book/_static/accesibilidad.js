@@ -1,8 +1,14 @@
 // Accesibilidad de la web: sphinx-togglebutton pone a cada bloque plegado (las soluciones, las celdas ocultas) un
 // botón que se abre con el ratón y con el teclado (Tab hasta él, Intro o Espacio), pero con el nombre en inglés
 // («Toggle hidden content»), que un lector de pantalla leería así en una página en español.
+// Las celdas de código plegadas (etiqueta hide-input) usan un <details> de myst-nb cuyo <summary> lleva
+// aria-label="Toggle hidden content": sin él, su nombre es el texto que se ve, en español
+// («Mostrar el código de la celda», nb_code_prompt_show en book/_config.yml).
 window.addEventListener("load", () => {
   document.querySelectorAll("button.toggle-button").forEach((button) => {
     button.setAttribute("aria-label", "Mostrar u ocultar el contenido plegado");
+  });
+  document.querySelectorAll("div.cell details.hide > summary[aria-label]").forEach((summary) => {
+    summary.removeAttribute("aria-label");
   });
 });
