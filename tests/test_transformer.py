@@ -11,7 +11,7 @@ from torch import nn
 from transformer_course.attention import MultiHeadAttention, causal_mask
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import save_checkpoint
-from transformer_course.transformer import (DecoderLayer, EncoderLayer, FeedForward, LayerNorm, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
+from transformer_course.transformer import (DecoderLayer, EncoderLayer, FeedForward, KVCache, LayerNorm, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
                                             TransformerConfig, Translator, beam_search, copy_weights_from_torch_layer,
                                             greedy_decode, make_batches, transformer_from_torch, translation_loss)
 
@@ -114,6 +114,28 @@ def test_batched_decoding_equals_sentence_by_sentence(seed, B, beam):
         for i, n in enumerate(lengths.tolist()):
             alone = decode(src[i:i + 1, :n], 12)[0].tolist()
             assert strip(batched[i]) == strip(alone)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 5), beam=st.sampled_from([1, 2, 4]), norm_first=st.booleans())
+def test_kv_cache_decodes_the_same_tokens_as_the_whole_prefix(seed, B, beam, norm_first):
+    "Con la caché KV (filas que salen del lote, hijos que cambian de padre) y sin ella: los mismos tokens."
+    model = tiny_model(seed, norm_first=norm_first)
+    src, _ = padded_batch(seed, B)
+    assert torch.equal(greedy_decode(model, src, 2, 3, max_len=12), greedy_decode(model, src, 2, 3, max_len=12, use_cache=False))
+    assert torch.equal(beam_search(model, src, 2, 3, beam=beam, max_len=12),
+                       beam_search(model, src, 2, 3, beam=beam, max_len=12, use_cache=False))
+
+
+def test_kv_cache_errors():
+    model = tiny_model(0)
+    memory, mask = model.encode(torch.tensor([[7, 8, 9]]))
+    cache = KVCache(model.config, batch_size=2, dtype=torch.float64, max_len=3)
+    with pytest.raises(ValueError, match="2 secuencias y llegan 1"): model.decode(torch.tensor([[2]]), memory, mask, cache=cache)
+    cache = KVCache(model.config, batch_size=1, dtype=torch.float64, max_len=3)
+    with pytest.raises(ValueError, match="admite 3 posiciones"): model.decode(torch.tensor([[2, 4, 5, 6]]), memory, mask, cache=cache)
+    with pytest.raises(ValueError, match="float32"):
+        model.decode(torch.tensor([[2]]), memory, mask, cache=KVCache(model.config))
 
 
 @settings(max_examples=20, deadline=None)

@@ -78,9 +78,10 @@ class MultiHeadAttention(nn.Module):
         self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d_model, d_model, bias=bias) for _ in range(4))
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, need_weights: bool = False, cache=None, layer: int = 0):
+                mask: torch.Tensor | None = None, need_weights: bool = False, cache=None, layer: int = 0, kv=None):
         """query (B, T, d_model), key/value (B, S, d_model) o None (autoatención) → salida (B, T, d_model) y pesos
-        (B, H, T, S) o None. `cache` y `layer`: las claves y valores ya calculados al generar (capítulo 8)."""
+        (B, H, T, S) o None. `cache` y `layer`: las claves y valores ya calculados al generar; `kv`: claves y valores
+        ya proyectados, de `project_kv` (los de la memoria al traducir; capítulo 6)."""
         key = query if key is None else key
         value = key if value is None else value
         for name, x in (("query", query), ("key", key), ("value", value)): check_features(x, 3, self.d_model, name, "d_model")
@@ -89,8 +90,8 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"Las entradas, la máscara y los pesos deben estar en el mismo dispositivo; están en {sorted(devices)}: "
                              "usa .to(dispositivo).")
         if isinstance(mask, torch.Tensor) and mask.ndim == 3: mask = mask[:, None]   # (B, T, S) -> (B, 1, T, S): igual en cada cabeza
-        q, k, v = (rearrange(proj(x), "b t (h d) -> b h t d", h=self.n_heads)
-                   for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
+        q = rearrange(self.q_proj(query), "b t (h d) -> b h t d", h=self.n_heads)
+        k, v = self.project_kv(key, value) if kv is None else kv
         if cache is not None: k, v = cache.update(layer, k, v)       # las de antes y las nuevas: (B, H, S, D)
         dropout = self.dropout if self.training else 0.0
         if need_weights:
@@ -99,6 +100,12 @@ class MultiHeadAttention(nn.Module):
             _check_attention_inputs(q, k, v, mask)
             out, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout), None
         return self.out_proj(rearrange(out, "b h t d -> b t (h d)")), weights
+
+    def project_kv(self, key: torch.Tensor, value: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        "Claves y valores (B, H, S, D) de `key` y `value` (B, S, d_model), partidos en cabezas."
+        value = key if value is None else value
+        return tuple(rearrange(proj(x), "b s (h d) -> b h s d", h=self.n_heads)
+                     for proj, x in ((self.k_proj, key), (self.v_proj, value)))
 
 # %% ../nbs/05_attention.ipynb #c021
 def copy_weights_from_torch_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> MultiHeadAttention:

@@ -15,11 +15,11 @@ from torch import nn
 from .attention import MultiHeadAttention, causal_mask
 from .core import check_ids
 from .training import Recipe, sample_next
-from .transformer import EncoderLayer, FeedForward, LayerNorm, LearnedPositionalEncoding
+from .transformer import EncoderLayer, FeedForward, KVCache, LayerNorm, LearnedPositionalEncoding
 
 # %% auto #0
 __all__ = ['GPT_RECIPE', 'GPT_BPE_RECIPE', 'GPTConfig', 'n_params_formula', 'GPT', 'init_gpt', 'to_hf', 'from_hf',
-           'train_flops_per_token', 'sequence_bits', 'KVCache', 'generate', 'kv_cache_bytes']
+           'train_flops_per_token', 'sequence_bits', 'generate', 'kv_cache_bytes']
 
 # %% ../nbs/08_gpt.ipynb #c006
 @dataclass
@@ -205,32 +205,7 @@ def sequence_bits(model: GPT, ids: torch.Tensor, bos_id: int, batch_size: int = 
     model.train(was_training)
     return total / math.log(2)
 
-# %% ../nbs/08_gpt.ipynb #c046
-class KVCache:
-    "Claves y valores ya calculados, reservados de una vez: (L, B, G, context_len, D) cada uno; G = n_kv_heads."
-    def __init__(self, config, batch_size: int = 1, device=None, dtype=torch.float32):
-        n_kv_heads = getattr(config, "n_kv_heads", None) or config.n_heads   # G = H aquí; G < H en el capítulo 9
-        shape = (config.n_layers, batch_size, n_kv_heads, config.context_len, config.d_model // config.n_heads)
-        self.k = torch.zeros(shape, device=device, dtype=dtype)
-        self.v = torch.zeros(shape, device=device, dtype=dtype)
-        self.length, self.context_len = 0, config.context_len
-
-    @property
-    def nbytes(self) -> int: return self.k.nbytes + self.v.nbytes
-
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        "Escribe las claves y valores (B, G, T, D) de los tokens nuevos y devuelve todos los de la capa."
-        end = self.length + k.shape[2]
-        if k.dtype != self.k.dtype or k.device != self.k.device:
-            raise ValueError(f"La caché es de {self.k.dtype} en {self.k.device} y el modelo calcula en {k.dtype} en "
-                             f"{k.device}: créala con KVCache(config, batch_size, device, dtype) como el modelo.")
-        if end > self.context_len:
-            raise ValueError(f"La caché admite {self.context_len} posiciones (context_len) y harían falta {end}: "
-                             "empieza una caché nueva con los últimos tokens.")
-        self.k[layer, :, :, self.length:end], self.v[layer, :, :, self.length:end] = k, v
-        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
-
-# %% ../nbs/08_gpt.ipynb #c048
+# %% ../nbs/08_gpt.ipynb #c047
 @torch.no_grad()
 def generate(model: nn.Module, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, seed: int = 0, use_cache: bool = True) -> list[int]:
@@ -258,7 +233,7 @@ def generate(model: nn.Module, prompt, max_new_tokens: int, temperature: float =
     model.train(was_training)
     return out[len(prompt):]
 
-# %% ../nbs/08_gpt.ipynb #c058
+# %% ../nbs/08_gpt.ipynb #c057
 def kv_cache_bytes(n_layers: int, context_len: int, d_kv: int, bytes_per_value: int = 2, batch_size: int = 1) -> int:
     "Memoria de la caché KV: 2 (claves y valores) · capas · posiciones · d_kv · bytes · secuencias."
     return 2 * n_layers * context_len * d_kv * bytes_per_value * batch_size

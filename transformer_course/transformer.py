@@ -23,8 +23,8 @@ from .training import Recipe, checkpoint_info, load_checkpoint, random_batch, sa
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'TRANSLATOR_RECIPE', 'SinusoidalPositionalEncoding', 'LearnedPositionalEncoding', 'layer_norm',
            'LayerNorm', 'residual', 'FeedForward', 'EncoderLayer', 'DecoderLayer', 'copy_weights_from_torch_layer',
-           'TransformerConfig', 'Transformer', 'pad_rows', 'make_batches', 'translation_loss', 'greedy_decode',
-           'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
+           'TransformerConfig', 'Transformer', 'pad_rows', 'make_batches', 'translation_loss', 'KVCache',
+           'greedy_decode', 'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
 
 # %% ../nbs/06_transformer.ipynb #c008
 class SinusoidalPositionalEncoding(nn.Module):
@@ -38,11 +38,11 @@ class SinusoidalPositionalEncoding(nn.Module):
         pe[:, 0::2], pe[:, 1::2] = torch.sin(t * omega), torch.cos(t * omega)
         self.register_buffer("pe", pe, persistent=False)                # se recalcula: no va al checkpoint
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
-        if x.shape[1] > len(self.pe):
-            raise ValueError(f"La secuencia tiene {x.shape[1]} posiciones y el modelo admite {len(self.pe)} "
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:  # (B, T, C) -> (B, T, C), posiciones start…
+        if start + x.shape[1] > len(self.pe):
+            raise ValueError(f"La secuencia llega a la posición {start + x.shape[1]} y el modelo admite {len(self.pe)} "
                              "(context_len): acórtala o crea el modelo con un context_len mayor.")
-        return x + self.pe[: x.shape[1]]
+        return x + self.pe[start:start + x.shape[1]]
 
 # %% ../nbs/06_transformer.ipynb #c013
 class LearnedPositionalEncoding(nn.Module):
@@ -51,11 +51,11 @@ class LearnedPositionalEncoding(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(context_len, d_model) * 0.02)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
-        if x.shape[1] > len(self.weight):
-            raise ValueError(f"La secuencia tiene {x.shape[1]} posiciones y el modelo admite {len(self.weight)} "
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:  # (B, T, C) -> (B, T, C), posiciones start…
+        if start + x.shape[1] > len(self.weight):
+            raise ValueError(f"La secuencia llega a la posición {start + x.shape[1]} y el modelo admite {len(self.weight)} "
                              "(context_len): acórtala o crea el modelo con un context_len mayor.")
-        return x + self.weight[: x.shape[1]]
+        return x + self.weight[start:start + x.shape[1]]
 
 # %% ../nbs/06_transformer.ipynb #c018
 def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -126,15 +126,19 @@ class DecoderLayer(nn.Module):
         self.dropout, self.norm_first = nn.Dropout(dropout), norm_first
         self.cross_weights = None                                       # (B, H, T, S) si se piden
 
-    def _cross(self, h, memory, memory_mask, need_weights):
-        out, self.cross_weights = self.cross_attn(h, memory, mask=memory_mask, need_weights=need_weights)
+    def _cross(self, h, memory, memory_mask, need_weights, kv=None):
+        out, self.cross_weights = self.cross_attn(h, memory, mask=memory_mask, need_weights=need_weights, kv=kv)
         return out
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor | None = None,
-                memory_mask: torch.Tensor | None = None, need_weights: bool = False) -> torch.Tensor:
-        "x (B, T, C), memoria (B, S, C); máscaras (T, T) causal y (B, 1, 1, S) de relleno → (B, T, C)."
-        x = residual(x, self.norm1, lambda h: self.self_attn(h, mask=self_mask)[0], self.dropout, self.norm_first)
-        x = residual(x, self.norm2, lambda h: self._cross(h, memory, memory_mask, need_weights),
+                memory_mask: torch.Tensor | None = None, need_weights: bool = False, cache=None,
+                layer: int = 0) -> torch.Tensor:
+        """x (B, T, C), memoria (B, S, C); máscaras (T, T) causal y (B, 1, 1, S) de relleno → (B, T, C).
+        Con `cache` (al traducir), las claves y valores de antes y los de la memoria salen de la caché."""
+        attend = lambda h: self.self_attn(h, mask=self_mask, cache=cache, layer=layer)[0]
+        x = residual(x, self.norm1, attend, self.dropout, self.norm_first)
+        memory_kv = cache.cross[layer] if cache is not None else None
+        x = residual(x, self.norm2, lambda h: self._cross(h, memory, memory_mask, need_weights, memory_kv),
                      self.dropout, self.norm_first)
         return residual(x, self.norm3, self.ff, self.dropout, self.norm_first)
 
@@ -204,8 +208,8 @@ class Transformer(nn.Module):
         self.decoder_norm = LayerNorm(c.d_model) if c.norm_first else nn.Identity()
         self.dropout = nn.Dropout(c.dropout)
 
-    def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.positions(table(ids) * math.sqrt(self.config.d_model)))
+    def _embed(self, table: nn.Embedding, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        return self.dropout(self.positions(table(ids) * math.sqrt(self.config.d_model), start))
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "ids de origen (B, S) → memoria (B, S, C) y máscara de relleno (B, 1, 1, S)."
@@ -215,11 +219,16 @@ class Transformer(nn.Module):
         return self.encoder_norm(x), mask
 
     def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
-               need_weights: bool = False, last_only: bool = False) -> torch.Tensor:
-        "ids de destino (B, T) y memoria → logits (B, T, V) del token siguiente (solo el último si `last_only`)."
-        x = self._embed(self.tgt_embed, tgt)
-        self_mask = causal_mask(tgt.shape[1], device=tgt.device)
-        for layer in self.decoder: x = layer(x, memory, self_mask, memory_mask, need_weights)
+               need_weights: bool = False, last_only: bool = False, cache=None) -> torch.Tensor:
+        """ids de destino (B, T) y memoria → logits (B, T, V) del token siguiente (solo el último si `last_only`).
+        Con `cache` (una `KVCache`), `tgt` continúa lo que ya tiene la caché."""
+        T, start = tgt.shape[1], (cache.length if cache is not None else 0)
+        if cache is not None and cache.cross is None:                  # la memoria, proyectada una sola vez
+            cache.cross = [layer.cross_attn.project_kv(memory) for layer in self.decoder]
+        x = self._embed(self.tgt_embed, tgt, start)
+        self_mask = causal_mask(T, start + T, device=tgt.device) if cache is None or T > 1 else None
+        for i, layer in enumerate(self.decoder): x = layer(x, memory, self_mask, memory_mask, need_weights, cache, i)
+        if cache is not None: cache.length += T
         if last_only: x = x[:, -1:]                                     # al traducir solo hace falta el último
         return self.decoder_norm(x) @ self.tgt_embed.weight.T          # proyección atada al embedding
 
@@ -260,7 +269,43 @@ def translation_loss(model: Transformer, batch: tuple[torch.Tensor, torch.Tensor
     return F.cross_entropy(logits.flatten(0, 1).float(), tgt[:, 1:].flatten(),
                            ignore_index=model.config.pad_id, label_smoothing=label_smoothing)
 
-# %% ../nbs/06_transformer.ipynb #c055
+# %% ../nbs/06_transformer.ipynb #c059
+class KVCache:
+    "Claves y valores ya calculados, reservados de una vez: (L, B, G, max_len, D) cada uno; G = n_kv_heads."
+    def __init__(self, config, batch_size: int = 1, device=None, dtype=torch.float32, max_len: int | None = None):
+        n_kv_heads = getattr(config, "n_kv_heads", None) or config.n_heads   # G = H aquí; G < H en el capítulo 9
+        self.context_len = max_len or config.context_len                 # posiciones reservadas
+        shape = (config.n_layers, batch_size, n_kv_heads, self.context_len, config.d_model // config.n_heads)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.length, self.batch_size = 0, batch_size
+        self.cross = None                   # codificador–decodificador: claves y valores de la memoria, por capa
+
+    @property
+    def nbytes(self) -> int: return self.k.nbytes + self.v.nbytes
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "Escribe las claves y valores (B, G, T, D) de los tokens nuevos y devuelve todos los de la capa."
+        B, end = self.batch_size, self.length + k.shape[2]
+        if k.dtype != self.k.dtype or k.device != self.k.device:
+            raise ValueError(f"La caché es de {self.k.dtype} en {self.k.device} y el modelo calcula en {k.dtype} en "
+                             f"{k.device}: créala con KVCache(config, batch_size, device, dtype) como el modelo.")
+        if k.shape[0] != B:
+            raise ValueError(f"La caché guarda {B} secuencias y llegan {k.shape[0]}: créala con batch_size = {k.shape[0]}.")
+        if end > self.context_len:
+            raise ValueError(f"La caché admite {self.context_len} posiciones (context_len) y harían falta {end}: "
+                             "empieza una caché nueva con los últimos tokens.")
+        self.k[layer, :B, :, self.length:end], self.v[layer, :B, :, self.length:end] = k, v
+        return self.k[layer, :B, :, :end], self.v[layer, :B, :, :end]
+
+    def select(self, rows: torch.Tensor) -> None:
+        "Se queda con las filas `rows` del lote (índices, en ese orden): las frases que siguen, o los padres del haz."
+        n, end = len(rows), self.length
+        self.k[:, :n, :, :end], self.v[:, :n, :, :end] = self.k[:, rows, :, :end], self.v[:, rows, :, :end]
+        if self.cross is not None: self.cross = [(k[rows], v[rows]) for k, v in self.cross]
+        self.batch_size = n
+
+# %% ../nbs/06_transformer.ipynb #c061
 def _max_len(model: Transformer, src: torch.Tensor, max_len: int | None) -> int:
     "Tokens como mucho: 1,5 veces la anchura S del lote de origen más 5 (o `max_len`), sin pasar de context_len."
     S = src.shape[1]
@@ -268,7 +313,7 @@ def _max_len(model: Transformer, src: torch.Tensor, max_len: int | None) -> int:
 
 @torch.no_grad()
 def greedy_decode(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int,
-                  max_len: int | None = None) -> torch.Tensor:
+                  max_len: int | None = None, use_cache: bool = True) -> torch.Tensor:
     "Traducción voraz de un lote de origen (B, S) → ids (B, ≤ max_len) con su <eos> y <pad> detrás."
     model.eval()
     memory, mask = model.encode(src)
@@ -276,19 +321,22 @@ def greedy_decode(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: in
     out = torch.full((src.shape[0], n), model.config.pad_id, dtype=torch.long, device=src.device)
     seqs = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
     active = torch.arange(src.shape[0], device=src.device)             # las frases que siguen escribiendo
+    cache = KVCache(model.config, len(src), src.device, memory.dtype, max_len=n) if use_cache else None
     for step in range(n):
-        token = model.decode(seqs, memory, mask, last_only=True)[:, -1].argmax(-1)
+        new = seqs[:, -1:] if use_cache else seqs                        # con caché, solo el último token
+        token = model.decode(new, memory, mask, last_only=True, cache=cache)[:, -1].argmax(-1)
         out[active, step] = token
         going = token != eos_id                                          # las que acaban salen del lote
         seqs = torch.cat([seqs, token[:, None]], 1)[going]
         memory, mask, active = memory[going], mask[going], active[going]
+        if use_cache and not going.all(): cache.select(going.nonzero()[:, 0])
         if len(active) == 0: break
     return out[:, :step + 1]
 
-# %% ../nbs/06_transformer.ipynb #c057
+# %% ../nbs/06_transformer.ipynb #c063
 @torch.no_grad()
 def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int, beam: int = 4,
-                alpha: float = 0.6, max_len: int | None = None) -> torch.Tensor:
+                alpha: float = 0.6, max_len: int | None = None, use_cache: bool = True) -> torch.Tensor:
     "Búsqueda en haz por lotes: por frase, la mejor de `beam` hipótesis según log p / ((5 + n)/6)^alpha."
     if beam < 1: raise ValueError(f"beam debe ser ≥ 1; recibí {beam}.")
     model.eval()
@@ -300,9 +348,10 @@ def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int,
     scores[:, 0] = 0.0                                                   # al principio, una sola hipótesis viva
     lengths, finished = torch.zeros(B * K, device=device), torch.zeros(B * K, dtype=torch.bool, device=device)
     out, active = torch.full((B, n), pad, dtype=torch.long, device=device), torch.arange(B, device=device)
+    cache = KVCache(model.config, B * K, device, memory.dtype, max_len=n) if use_cache else None
     for step in range(n):
-        b = len(active)
-        logp = model.decode(seqs, memory, mask, last_only=True)[:, -1].float().log_softmax(-1)  # (b·K, V)
+        b, new = len(active), (seqs[:, -1:] if use_cache else seqs)
+        logp = model.decode(new, memory, mask, last_only=True, cache=cache)[:, -1].float().log_softmax(-1)  # (b·K, V)
         logp[finished] = -math.inf
         logp[finished, pad] = 0.0                                        # terminada: sigue con <pad>, igual puntuación
         candidates = (scores.reshape(-1, 1) + logp).reshape(b, K * V)
@@ -314,21 +363,23 @@ def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int,
         seqs = torch.cat([seqs[parent], token[:, None]], 1)
         finished = finished[parent] | (token == eos_id)
         done = finished.reshape(b, K).all(-1) | (step == n - 1)          # frases con el haz entero terminado
+        order = parent                                                   # la fila de la caché de cada hipótesis
         if done.any():
             winner = (scores[done] / penalty(lengths.reshape(b, K)[done])).argmax(-1)
             out[active[done], :step + 1] = seqs.reshape(b, K, -1)[done][torch.arange(len(winner)), winner][:, 1:]
             keep, rows = ~done, (~done).repeat_interleave(K)
             seqs, memory, mask, lengths, finished = (t[rows] for t in (seqs, memory, mask, lengths, finished))
-            scores, active = scores[keep], active[keep]
+            scores, active, order = scores[keep], active[keep], parent[rows]
             if len(active) == 0: break
+        if use_cache: cache.select(order)
     return out[:, :step + 1]
 
-# %% ../nbs/06_transformer.ipynb #c059
+# %% ../nbs/06_transformer.ipynb #c065
 TRANSLATOR_RECIPE = Recipe(tokenizer="bpe", vocab_size=8000, batch_size=1000, lr=3e-3, warmup=100,
                            schedule="inverse_sqrt", betas=(0.9, 0.98), eps=1e-9)
 # la arquitectura son los valores por defecto de TransformerConfig; AdamW sin decaimiento = Adam
 
-# %% ../nbs/06_transformer.ipynb #c060
+# %% ../nbs/06_transformer.ipynb #c066
 def _check_pairs(pairs, name: str) -> list[tuple[str, str]]:
     "Los pares como lista de tuplas (origen, destino) de textos no vacíos, o un error que dice cuál falla."
     if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__len__") or len(pairs) == 0:
@@ -340,7 +391,7 @@ def _check_pairs(pairs, name: str) -> list[tuple[str, str]]:
         out.append((pair[0], pair[1]))
     return out
 
-# %% ../nbs/06_transformer.ipynb #c061
+# %% ../nbs/06_transformer.ipynb #c067
 class Translator:
     "Un traductor: el tokenizador BPE conjunto y el Transformer que lo usa."
     def __init__(self, tokenizer: BPETokenizer, model: Transformer):
@@ -383,11 +434,11 @@ class Translator:
             desc="traductor", **replace(TRANSLATOR_RECIPE, lr=lr, warmup=warmup).options())
         return translator
 
-# %% ../nbs/06_transformer.ipynb #c063
+# %% ../nbs/06_transformer.ipynb #c069
 @torch.no_grad()
 def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: float = 0.6,
-               batch_size: int = 200) -> list[str]:
-    "Traduce `texts` (una lista de frases) con búsqueda en haz (`beam` > 1) o voraz (`beam` = 1)."
+               batch_size: int = 200, use_cache: bool = True) -> list[str]:
+    "Traduce `texts` (una lista de frases) con búsqueda en haz (`beam` > 1) o voraz (`beam` = 1), con caché KV."
     if isinstance(texts, str):
         raise TypeError("translate espera una lista de frases; para una sola, translate([frase]).")
     tok, limit = self.tokenizer, self.model.config.context_len
@@ -406,8 +457,8 @@ def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: flo
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         src = pad_rows([encoded[i] for i in chunk], tok.pad_id).to(device)
-        out = greedy_decode(self.model, src, tok.bos_id, tok.eos_id) if beam == 1 else \
-            beam_search(self.model, src, tok.bos_id, tok.eos_id, beam, alpha)
+        out = greedy_decode(self.model, src, tok.bos_id, tok.eos_id, use_cache=use_cache) if beam == 1 else \
+            beam_search(self.model, src, tok.bos_id, tok.eos_id, beam, alpha, use_cache=use_cache)
         for i, row in zip(chunk, out.tolist()):
             row = row[:row.index(tok.eos_id)] if tok.eos_id in row else row
             results[i] = tok.decode([t for t in row if t != tok.pad_id])
@@ -415,7 +466,7 @@ def _translate(self: Translator, texts: Sequence[str], beam: int = 4, alpha: flo
 
 Translator.translate = _translate
 
-# %% ../nbs/06_transformer.ipynb #c064
+# %% ../nbs/06_transformer.ipynb #c070
 def _save(self: Translator, path) -> None:
     "Guarda tokenizador, configuración y pesos en un checkpoint safetensors (escritura atómica)."
     save_checkpoint(self.model, path, tokenizer=self.tokenizer._state(), kind="translator")
@@ -440,7 +491,7 @@ def _load(path, device=None) -> Translator:
 
 Translator.save, Translator.load = _save, staticmethod(_load)
 
-# %% ../nbs/06_transformer.ipynb #c082
+# %% ../nbs/06_transformer.ipynb #c088
 class TorchTransformer(nn.Module):
     "El modelo de este capítulo con nn.Transformer dentro: mismos embeddings, posiciones y salida atada."
     def __init__(self, config: TransformerConfig):
