@@ -1,6 +1,9 @@
 """Benchmarks del capítulo 6 (el Transformer), con `torch.nn.Transformer` medido en la misma ejecución.
 
 Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/transformer.py [--minutes 25] [--no-long]
+     [--parts transformer,rnn] [--rnn-minutes 5] [--rnn-points 8] [--rnn-lr 1e-3]
+
+Por defecto se ejecuta la parte `transformer` (las medidas 1 a 5); `--parts rnn` ejecuta solo la 6.
 
 1. Velocidad de entrenamiento (tokens por segundo, pasos hacia delante y hacia atrás con Adam) de nuestro
    Transformer frente al mismo modelo con `torch.nn.Transformer`, con la configuración del capítulo y los
@@ -14,11 +17,18 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/transformer.py [--minut
 5. La receta del capítulo (`Translator.fit` con sus valores por defecto) entrenada `--minutes` minutos: BLEU
    voraz en 2000 frases de validación a lo largo del entrenamiento y, al final, BLEU y chrF voraces y en haz en
    toda la prueba.
-Escribe los datos (nunca pesos) en nbs/bench_transformer.json, que el capítulo puede dibujar.
+6. (parte `rnn`) El Transformer del capítulo frente al traductor de 2015, una LSTM codificadora–decodificadora con
+   atención de Luong (`RNNTranslator`): los mismos lotes de pares BPE, `--rnn-minutes` minutos de entrenamiento
+   cada uno (sin contar las evaluaciones), cada uno con su receta; BLEU voraz en 1000 frases de validación en
+   `--rnn-points` momentos y, al final, BLEU y chrF voraces en toda la prueba, tokens por segundo y parámetros.
+Escribe los datos (nunca pesos) en nbs/bench_transformer.json, que el capítulo puede dibujar; cada parte
+actualiza solo sus claves.
 Sale con código 1 si un objetivo de velocidad no se cumple.
 """
 import argparse
+import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -29,8 +39,9 @@ import torch
 from transformer_course.core import atomic_write, set_seed
 from transformer_course.data import load_splits
 from transformer_course.tokenization import BPETokenizer
-from transformer_course.training import random_batch, train
-from transformer_course.transformer import (TRANSLATOR_RECIPE, TorchTransformer, TransformerConfig, Translator, make_batches,
+from transformer_course.training import Recipe, make_schedule, param_groups, random_batch, train
+from transformer_course.transformer import (RNN_TRANSLATOR_RECIPE, TRANSLATOR_RECIPE, RNNTranslator, RNNTranslatorConfig,
+                                            TorchTransformer, Transformer, TransformerConfig, Translator, make_batches,
                                             transformer_from_torch, translation_loss)
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_transformer.json"
@@ -133,16 +144,78 @@ def long_training(minutes: float, train_pairs, validation_pairs, test_pairs) -> 
     return {"steps": steps, "curve": curve, "test": final}, translator
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=25.0)
-    parser.add_argument("--no-long", action="store_true", help="solo las medidas de velocidad")
-    parser.add_argument("--steps", type=int, default=600, help="pasos de cada variante")
-    parser.add_argument("--seeds", type=int, default=3, help="semillas por variante")
-    args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
-    train_pairs, validation_pairs, test_pairs, tok, encoded = data()
-    batches = make_batches(encoded, TRANSLATOR_RECIPE.batch_size, tok.pad_id, tok.bos_id, tok.eos_id)   # los de la receta
+def timed_training(model, batches, recipe: Recipe, seconds: float, evaluate, points: int = 8, seed: int = 0) -> dict:
+    """Entrena `model` con `recipe`, la pérdida del capítulo (suavizado 0,1) y recorte a 1, durante `seconds` segundos
+    de entrenamiento; `evaluate(model)` en `points` momentos igualmente espaciados, sin contar su tiempo."""
+    options = recipe.options()
+    if options["schedule"] not in ("constant", "inverse_sqrt"):
+        raise ValueError(f"Con un tiempo fijo, el calendario no puede depender del total de pasos: {options['schedule']!r}.")
+    set_seed(seed)
+    generator, get_batch, pad = torch.Generator().manual_seed(seed), random_batch(batches), model.config.pad_id
+    optimizer = torch.optim.AdamW(param_groups(model, options["weight_decay"]), lr=options["lr"], betas=options["betas"],
+                                  eps=options["eps"], fused=True)   # lo mismo que train()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, make_schedule(options["schedule"], 0, options["warmup"]))
+    marks = [seconds * (k + 1) / points for k in range(points)]
+    trained, steps, tokens, losses, curve = 0.0, 0, 0, [], []
+    while len(curve) < points:
+        start = time.perf_counter()
+        model.train()
+        src, tgt = get_batch(generator)
+        loss = translation_loss(model, (src, tgt))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        losses.append(loss.item())
+        trained += time.perf_counter() - start
+        steps += 1
+        tokens += int((src != pad).sum() + (tgt != pad).sum()) - len(tgt)   # origen + destino con <bos> o <eos>
+        if not math.isfinite(losses[-1]): raise FloatingPointError(f"La pérdida dejó de ser finita en el paso {steps}.")
+        if trained >= marks[len(curve)]:
+            recent = losses[curve[-1]["steps"] if curve else 0:]
+            curve.append({"steps": steps, "seconds": round(trained, 1), "train_loss": round(sum(recent) / len(recent), 4),
+                          "validation_bleu_greedy": round(evaluate(model), 2)})
+            print(curve[-1], flush=True)
+    return {"steps": steps, "seconds": round(trained, 1), "tokens_per_second": round(tokens / trained), "curve": curve}
+
+
+def rnn_comparison(minutes: float, tok, batches, validation_pairs, test_pairs, points: int = 8,
+                   rnn_lr: float = RNN_TRANSLATOR_RECIPE.lr) -> dict:
+    """El Transformer del capítulo y el traductor LSTM con atención de 2015, los mismos minutos con los mismos lotes
+    (en el mismo orden), cada uno con su receta: BLEU voraz a lo largo del tiempo y, al final, en toda la prueba."""
+    probe = validation_pairs[::len(validation_pairs) // 1000][:1000]
+    probe_src, probe_refs = [p.es for p in probe], [[p.en for p in probe]]
+    test_src, test_refs = [p.es for p in test_pairs], [[p.en for p in test_pairs]]
+    V, out = tok.vocab_size, {}
+    models = {"transformer": (lambda: Transformer(TransformerConfig(V, V, pad_id=tok.pad_id)), TRANSLATOR_RECIPE),
+              "rnn": (lambda: RNNTranslator(RNNTranslatorConfig(V, V, pad_id=tok.pad_id)),
+                      dataclasses.replace(RNN_TRANSLATOR_RECIPE, lr=rnn_lr))}
+    for name, (make, recipe) in models.items():
+        set_seed(0)
+        model = make()
+        bleu = lambda m: sacrebleu.corpus_bleu(Translator(tok, m).translate(probe_src, beam=1), probe_refs).score
+        print(f"{name}: {minutes} minutos de entrenamiento", flush=True)
+        run = timed_training(model, batches, recipe, minutes * 60, bleu, points)
+        t0 = time.perf_counter()
+        hyps = Translator(tok, model).translate(test_src, beam=1)
+        run["test"] = {"bleu": round(sacrebleu.corpus_bleu(hyps, test_refs).score, 2),
+                       "chrf": round(sacrebleu.corpus_chrf(hyps, test_refs).score, 2),
+                       "greedy_seconds": round(time.perf_counter() - t0, 1)}
+        run.update(parameters=sum(p.numel() for p in model.parameters()), config=dataclasses.asdict(model.config),
+                   recipe=dataclasses.asdict(recipe))
+        print(f"{name}: {run['steps']} pasos, {run['tokens_per_second']:,} tokens/s, prueba entera {run['test']}", flush=True)
+        out[name] = run
+    return {"minutes": minutes, "threads": torch.get_num_threads(), "train_pairs": sum(len(src) for src, _ in batches),
+            "validation_sentences": len(probe), "test_sentences": len(test_pairs), "label_smoothing": 0.1, "clip": 1.0,
+            "models": out}
+
+
+PARTS = ("transformer", "rnn")
+
+
+def transformer_part(args, train_pairs, validation_pairs, test_pairs, tok, encoded, batches) -> tuple[dict | None, bool]:
+    "Las medidas 1 a 5: lo que se guarda (None con --no-long) y si se cumplen los objetivos de velocidad."
     ratio = training_speed(tok, encoded, batches)
     ok = ratio >= 1.0
     if args.no_long:
@@ -156,9 +229,38 @@ def main() -> int:
         long["side_by_side"] = pair
     beam_ratio = beam_speed(translator, test_pairs)
     ok &= beam_ratio >= 3
-    if long is not None:
-        long.update(training_speed_ratio=round(ratio, 3), batched_beam_speedup=round(beam_ratio, 2))
-        with atomic_write(OUT, "w") as f: json.dump(long, f, indent=1, ensure_ascii=False)
+    if long is not None: long.update(training_speed_ratio=round(ratio, 3), batched_beam_speedup=round(beam_ratio, 2))
+    return long, ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="transformer", help=f"partes, separadas por comas: {', '.join(PARTS)}")
+    parser.add_argument("--minutes", type=float, default=25.0)
+    parser.add_argument("--no-long", action="store_true", help="solo las medidas de velocidad")
+    parser.add_argument("--steps", type=int, default=600, help="pasos de cada variante")
+    parser.add_argument("--seeds", type=int, default=3, help="semillas por variante")
+    parser.add_argument("--rnn-minutes", type=float, default=5.0, help="minutos de entrenamiento de cada traductor (rnn)")
+    parser.add_argument("--rnn-points", type=int, default=8, help="evaluaciones durante el entrenamiento (rnn)")
+    parser.add_argument("--rnn-lr", type=float, default=RNN_TRANSLATOR_RECIPE.lr, help="tasa de Adam de la LSTM (rnn)")
+    args = parser.parse_args()
+    parts = args.parts.split(",")
+    if unknown := [p for p in parts if p not in PARTS]:
+        print(f"Partes desconocidas: {', '.join(unknown)}; las partes son {', '.join(PARTS)}.", file=sys.stderr)
+        return 2
+    torch.set_num_threads(torch.get_num_threads())
+    train_pairs, validation_pairs, test_pairs, tok, encoded = data()
+    batches = make_batches(encoded, TRANSLATOR_RECIPE.batch_size, tok.pad_id, tok.bos_id, tok.eos_id)   # los de la receta
+    results, ok = {}, True
+    if "transformer" in parts:
+        long, ok = transformer_part(args, train_pairs, validation_pairs, test_pairs, tok, encoded, batches)
+        results.update(long or {})
+    if "rnn" in parts:
+        results["rnn"] = rnn_comparison(args.rnn_minutes, tok, batches, validation_pairs, test_pairs, args.rnn_points,
+                                        args.rnn_lr)
+    if results:                                                          # las claves de las otras partes se quedan
+        saved = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+        with atomic_write(OUT, "w") as f: json.dump(saved | results, f, indent=1, ensure_ascii=False)
         print(f"→ {OUT}")
     return 0 if ok else 1
 

@@ -11,7 +11,8 @@ from torch import nn
 from transformer_course.attention import MultiHeadAttention, causal_mask
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import save_checkpoint
-from transformer_course.transformer import (DecoderLayer, EncoderLayer, FeedForward, KVCache, LayerNorm, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
+from transformer_course.transformer import (DecoderLayer, EncoderLayer, FeedForward, KVCache, LayerNorm, RNNTranslator,
+                                            RNNTranslatorConfig, SinusoidalPositionalEncoding, TorchTransformer, Transformer,
                                             TransformerConfig, Translator, beam_search, copy_weights_from_torch_layer,
                                             greedy_decode, make_batches, transformer_from_torch, translation_loss)
 
@@ -106,8 +107,11 @@ def strip(row: list[int], eos: int = 3) -> list[int]:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), B=st.integers(1, 5), beam=st.sampled_from([1, 2, 3]))
 def test_batched_decoding_equals_sentence_by_sentence(seed, B, beam):
-    model = tiny_model(seed)
-    src, lengths = padded_batch(seed, B)
+    assert_batched_equals_alone(tiny_model(seed), *padded_batch(seed, B), beam)
+
+
+def assert_batched_equals_alone(model, src, lengths, beam: int) -> None:
+    "Voraz y en haz: cada frase del lote rellenado se traduce igual que sola."
     for decode in (lambda s, n: greedy_decode(model, s, 2, 3, max_len=n),
                    lambda s, n: beam_search(model, s, 2, 3, beam=beam, max_len=n)):
         batched = decode(src, 12).tolist()
@@ -263,3 +267,73 @@ def test_whole_model_equals_torch_transformer(seed):
 def test_post_ln_torch_transformer_is_refused():
     with pytest.raises(ValueError, match="post-LN"):
         transformer_from_torch(TorchTransformer(TransformerConfig(30, 30, d_model=16, n_heads=2, norm_first=False)))
+
+
+def tiny_rnn(seed: int, vocab: int = 20, n_layers: int = 1) -> RNNTranslator:
+    torch.manual_seed(seed)
+    model = RNNTranslator(RNNTranslatorConfig(vocab, vocab, d_model=16, hidden_size=16, n_layers=n_layers, dropout=0.0,
+                                              context_len=40)).double().eval()
+    with torch.no_grad():                                                # que <eos> (3) salga a menudo: frases cortas
+        model.tgt_embed.weight[3] *= 3
+    return model
+
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 5), beam=st.sampled_from([1, 2, 3]), n_layers=st.integers(1, 2))
+def test_rnn_batched_decoding_equals_sentence_by_sentence(seed, B, beam, n_layers):
+    "Con la caché (el estado (h, c) en cache.cross) y sin ella, por lotes y frase a frase: los mismos tokens."
+    model = tiny_rnn(seed, n_layers=n_layers)
+    src, lengths = padded_batch(seed, B)
+    assert_batched_equals_alone(model, src, lengths, beam)
+    assert torch.equal(greedy_decode(model, src, 2, 3, max_len=12),
+                       greedy_decode(model, src, 2, 3, max_len=12, use_cache=False))
+    assert torch.equal(beam_search(model, src, 2, 3, beam=beam, max_len=12),
+                       beam_search(model, src, 2, 3, beam=beam, max_len=12, use_cache=False))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 4), extra=st.integers(1, 4), n_layers=st.integers(1, 2))
+def test_rnn_padding_invariance(seed, B, extra, n_layers):
+    "Una frase sola = la misma frase en un lote rellenado; más relleno a la derecha no cambia la pérdida."
+    model = tiny_rnn(seed, n_layers=n_layers)
+    src, lengths = padded_batch(seed, B)
+    words = torch.randint(7, 20, (B, 5), generator=torch.Generator().manual_seed(seed))
+    tgt = torch.cat([torch.full((B, 1), 2), words], 1)
+    logits = model(src, tgt)
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(logits[i:i + 1], model(src[i:i + 1, :n], tgt[i:i + 1]))
+    wider = model(F.pad(src, (0, extra)), F.pad(tgt, (0, extra)))
+    torch.testing.assert_close(wider[:, :tgt.shape[1]], logits)
+    batch = (src, F.pad(tgt, (0, 1), value=3))
+    longer = (F.pad(src, (0, extra)), F.pad(batch[1], (0, extra)))
+    for smoothing in (0.0, 0.1):
+        torch.testing.assert_close(translation_loss(model, batch, smoothing), translation_loss(model, longer, smoothing))
+
+
+def test_rnn_errors_and_translator():
+    with pytest.raises(ValueError, match="par"): RNNTranslatorConfig(20, 20, hidden_size=15)
+    with pytest.raises(ValueError, match="vocabularios"): RNNTranslatorConfig(20, 21)
+    model = tiny_rnn(0)
+    with pytest.raises(ValueError, match=r"\[1\] son solo <pad>"): model.encode(torch.tensor([[7, 8], [0, 0]]))
+    assert model.tgt_embed is model.src_embed                           # una tabla, también la de salida
+    tok = BPETokenizer.train(["Hola.", "Tengo un perro.", "Hello.", "I have a dog."], 280)
+    V = tok.vocab_size
+    translator = Translator(tok, RNNTranslator(RNNTranslatorConfig(V, V, d_model=16, hidden_size=16, context_len=16)))
+    for beam in (1, 2):                                                 # translate, con el código del Transformer
+        out = translator.translate(["Hola.", "Tengo un perro."], beam=beam)
+        assert len(out) == 2 and all(isinstance(t, str) for t in out)
+
+
+def test_rnn_trains_with_the_chapter_loss():
+    "translation_loss y un par de pasos de Adam: la pérdida de un lote fijo baja."
+    model = tiny_rnn(1).float().train()
+    src, _ = padded_batch(1, 4)
+    tgt = torch.tensor([[2, 9, 10, 3, 0], [2, 11, 3, 0, 0], [2, 12, 13, 14, 3], [2, 15, 3, 0, 0]])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(20):
+        loss = translation_loss(model, (src, tgt), 0.0)
+        loss.backward(); optimizer.step(); optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 2

@@ -215,7 +215,7 @@ class BPETokenizer(Tokenizer):
     @classmethod
     def _from_state(cls, state): return cls([tuple(m) for m in state["merges"]], state["pattern"])
 
-# %% ../nbs/03_tokenization.ipynb #c037
+# %% ../nbs/03_tokenization.ipynb #c041
 class SkipGram(nn.Module):
     "Skip-gram con muestreo negativo: dos tablas de vectores, de palabras (`words`) y de contextos."
     def __init__(self, vocab_size: int, d_model: int = 100):
@@ -230,7 +230,7 @@ class SkipGram(nn.Module):
         negative = torch.einsum("bc,bkc->bk", u, self.contexts(negatives))  # (B, K)
         return -(nn.functional.logsigmoid(positive) + nn.functional.logsigmoid(-negative).sum(-1)).mean()
 
-# %% ../nbs/03_tokenization.ipynb #c039
+# %% ../nbs/03_tokenization.ipynb #c043
 def skipgram_pairs(ids: np.ndarray, counts: np.ndarray, window: int, rng: np.random.Generator,
                    subsample: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
     "Pares (palabra, contexto) de una pasada por `ids`, con submuestreo de frecuentes y ventana aleatoria."
@@ -268,7 +268,7 @@ def train_skipgram(ids: np.ndarray, vocab_size: int, d_model: int = 100, window:
             done += len(batch)
     return model
 
-# %% ../nbs/03_tokenization.ipynb #c040
+# %% ../nbs/03_tokenization.ipynb #c044
 def most_similar(vectors: torch.Tensor, vocab: Sequence[str], query: str | torch.Tensor, k: int = 8,
                  exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
     "Las `k` palabras cuyo vector tiene mayor similitud coseno con `query` (una palabra o un vector)."

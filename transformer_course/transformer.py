@@ -13,18 +13,22 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .attention import MultiHeadAttention, causal_mask, copy_weights_from_torch_mha
+from .attention import (MultiHeadAttention, causal_mask, copy_weights_from_torch_mha, padding_mask,
+                                         scaled_dot_product_attention)
 from .core import check_ids, set_seed
 from .tokenization import BPETokenizer
 from .training import Recipe, checkpoint_info, load_checkpoint, random_batch, save_checkpoint, train
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'TRANSLATOR_RECIPE', 'SinusoidalPositionalEncoding', 'LearnedPositionalEncoding', 'layer_norm',
-           'LayerNorm', 'residual', 'FeedForward', 'EncoderLayer', 'DecoderLayer', 'copy_weights_from_torch_layer',
-           'TransformerConfig', 'Transformer', 'pad_rows', 'make_batches', 'translation_loss', 'KVCache',
-           'greedy_decode', 'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch']
+__all__ = ['ACTIVATIONS', 'TRANSLATOR_RECIPE', 'RNN_TRANSLATOR_RECIPE', 'SinusoidalPositionalEncoding',
+           'LearnedPositionalEncoding', 'layer_norm', 'LayerNorm', 'residual', 'FeedForward', 'EncoderLayer',
+           'DecoderLayer', 'copy_weights_from_torch_layer', 'TransformerConfig', 'Transformer', 'pad_rows',
+           'make_batches', 'translation_loss', 'KVCache', 'greedy_decode', 'beam_search', 'Translator',
+           'TorchTransformer', 'transformer_from_torch', 'RNNTranslatorConfig', 'LuongAttention', 'RNNTranslator']
 
 # %% ../nbs/06_transformer.ipynb #c008
 class SinusoidalPositionalEncoding(nn.Module):
@@ -528,3 +532,101 @@ def transformer_from_torch(theirs: TorchTransformer) -> Transformer:
         ours.encoder_norm.load_state_dict(theirs.core.encoder.norm.state_dict())
         ours.decoder_norm.load_state_dict(theirs.core.decoder.norm.state_dict())
     return ours
+
+# %% ../nbs/06_transformer.ipynb #c093
+@dataclass
+class RNNTranslatorConfig:
+    "Hiperparámetros del traductor recurrente con atención de 2015 (Bahdanau et al.; Luong et al.)."
+    src_vocab_size: int             # tokens del idioma de origen
+    tgt_vocab_size: int             # tokens del idioma de destino (= src_vocab_size si se comparte)
+    d_model: int = 128              # dimensión de los embeddings y del vector atencional h̃ (C)
+    hidden_size: int = 256          # estado del decodificador; el del codificador, la mitad en cada sentido
+    n_layers: int = 1               # capas LSTM del codificador y, otras tantas, del decodificador
+    dropout: float = 0.1            # en embeddings, salidas de las LSTM y h̃, la del Transformer
+    context_len: int = 128          # la LSTM no tiene límite: es el tope de greedy_decode y translate
+    share_embeddings: bool = True   # una tabla para los dos idiomas (vocabulario conjunto)
+    pad_id: int = 0                 # id de <pad>: no se atiende ni cuenta en la pérdida
+    n_heads = 1                     # no es un campo (sin anotación): una cabeza; la KVCache lo lee
+
+    def __post_init__(self):
+        if self.hidden_size % 2:
+            raise ValueError("hidden_size debe ser par (la mitad para cada sentido del codificador); "
+                             f"recibí {self.hidden_size}.")
+        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
+            raise ValueError("Con share_embeddings=True los dos vocabularios deben ser el mismo "
+                             f"(src {self.src_vocab_size}, tgt {self.tgt_vocab_size}).")
+
+class LuongAttention(nn.Module):
+    "Atención global de Luong et al. (2015), puntuación «general»: h̃ = tanh(W_c [contexto; h])."
+    def __init__(self, hidden_size: int, d_model: int):
+        super().__init__()
+        self.score = nn.Linear(hidden_size, hidden_size, bias=False)    # W_a: s_tj = h_t W_a · h̄_j
+        self.combine = nn.Linear(2 * hidden_size, d_model, bias=False)  # W_c
+
+    def forward(self, h: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor):
+        "h (B, T, hidden_size), memoria (B, S, hidden_size), máscara (B, 1, S) → h̃ (B, T, C) y pesos (B, T, S)."
+        # la función del capítulo 5 divide además por √hidden_size: un factor fijo que W_a absorbe al aprender
+        context, weights = scaled_dot_product_attention(self.score(h), memory, memory, mask)
+        return torch.tanh(self.combine(torch.cat([context, h], dim=-1))), weights
+
+class RNNTranslator(nn.Module):
+    "El traductor de 2015: LSTM bidireccional que lee, LSTM que escribe y atención de Luong entre ellas."
+    def __init__(self, config: RNNTranslatorConfig):
+        super().__init__()
+        c = self.config = config
+        self.src_embed = nn.Embedding(c.src_vocab_size, c.d_model)
+        self.tgt_embed = self.src_embed if c.share_embeddings else nn.Embedding(c.tgt_vocab_size, c.d_model)
+        for table in {self.src_embed, self.tgt_embed}: nn.init.normal_(table.weight, std=c.d_model ** -0.5)
+        between = c.dropout if c.n_layers > 1 else 0.0                  # nn.LSTM lo aplica solo entre capas
+        self.encoder = nn.LSTM(c.d_model, c.hidden_size // 2, c.n_layers, batch_first=True,
+                               dropout=between, bidirectional=True)
+        self.bridge = nn.Linear(c.hidden_size, 2 * c.n_layers * c.hidden_size)  # memoria media → (h₀, c₀)
+        self.decoder = nn.LSTM(c.d_model, c.hidden_size, c.n_layers, batch_first=True, dropout=between)
+        self.attention = LuongAttention(c.hidden_size, c.d_model)
+        self.dropout = nn.Dropout(c.dropout)
+
+    def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        return self.dropout(table(ids) * math.sqrt(self.config.d_model))   # como el Transformer
+
+    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "ids de origen (B, S) → memoria (B, S, hidden_size), los dos sentidos concatenados, y máscara (B, 1, S)."
+        mask = padding_mask(src, self.config.pad_id)                    # True = token real
+        lengths = mask[:, 0].sum(-1)
+        if not lengths.all():
+            raise ValueError(f"Las frases de origen {lengths.eq(0).nonzero()[:, 0].tolist()} son solo "
+                             "<pad>: no hay nada que codificar.")
+        # empaquetadas, el sentido de derecha a izquierda empieza en el último token de cada frase, no en el relleno
+        packed = pack_padded_sequence(self._embed(self.src_embed, src), lengths.cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        memory, _ = pad_packed_sequence(self.encoder(packed)[0], batch_first=True, total_length=src.shape[1])
+        return self.dropout(memory), mask
+
+    def initial_state(self, memory: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "(h₀, c₀), (n_layers, B, hidden_size) cada uno, de la media de la memoria sin el relleno (como Nematus)."
+        real = mask[:, 0, :, None].to(memory.dtype)                     # (B, S, 1)
+        mean = (memory * real).sum(1) / real.sum(1)                     # (B, hidden_size)
+        both = rearrange(torch.tanh(self.bridge(mean)), "b (two layers hidden) -> two layers b hidden", two=2,
+                         layers=self.config.n_layers)
+        return both[0].contiguous(), both[1].contiguous()
+
+    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
+               last_only: bool = False, cache=None) -> torch.Tensor:
+        """ids de destino (B, T) y memoria → logits (B, T, V) del token siguiente (solo el último si `last_only`).
+        Con `cache` (la KVCache de greedy_decode y beam_search), `tgt` continúa lo ya leído: la caché de una
+        red recurrente es su estado, que va en `cache.cross` como un par (h, c) por capa, con las filas que
+        `select` sigue al lote. Sus claves y valores no se usan (su `length` se queda en 0: nada que copiar)."""
+        if cache is None or cache.cross is None: state = self.initial_state(memory, memory_mask)
+        else: state = tuple(torch.stack(s) for s in zip(*cache.cross))  # (n_layers, B, hidden_size) cada uno
+        out, (h, c) = self.decoder(self._embed(self.tgt_embed, tgt), state)   # (B, T, hidden_size)
+        if cache is not None: cache.cross = list(zip(h, c))             # [(h, c) de cada capa], (B, hidden_size)
+        if last_only: out = out[:, -1:]                                 # al traducir solo hace falta el último
+        attended, _ = self.attention(self.dropout(out), memory, memory_mask)  # (B, T, C)
+        return self.dropout(attended) @ self.tgt_embed.weight.T         # proyección atada al embedding
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        "ids de origen (B, S) y de destino desplazados (B, T) → logits (B, T, V), con teacher forcing."
+        return self.decode(tgt, *self.encode(src))
+
+RNN_TRANSLATOR_RECIPE = Recipe(tokenizer="bpe", vocab_size=8000, batch_size=1000, lr=1e-3, schedule="constant")
+# Adam con su tasa por defecto, constante: la LSTM no necesita calentamiento y, con un tiempo fijo, la tasa no
+# puede depender del total de pasos. Suavizado 0,1 y recorte a 1, los del Transformer.
