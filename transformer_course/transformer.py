@@ -26,9 +26,10 @@ from .training import Recipe, checkpoint_info, load_checkpoint, random_batch, sa
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'TRANSLATOR_RECIPE', 'RNN_TRANSLATOR_RECIPE', 'SinusoidalPositionalEncoding',
            'LearnedPositionalEncoding', 'layer_norm', 'LayerNorm', 'residual', 'FeedForward', 'EncoderLayer',
-           'DecoderLayer', 'copy_weights_from_torch_layer', 'TransformerConfig', 'Transformer', 'pad_rows',
-           'make_batches', 'translation_loss', 'KVCache', 'greedy_decode', 'beam_search', 'Translator',
-           'TorchTransformer', 'transformer_from_torch', 'RNNTranslatorConfig', 'LuongAttention', 'RNNTranslator']
+           'DecoderLayer', 'copy_weights_from_torch_layer', 'TransformerConfig', 'check_shared_vocabulary',
+           'embedding_tables', 'Transformer', 'pad_rows', 'make_batches', 'translation_loss', 'KVCache',
+           'greedy_decode', 'beam_search', 'Translator', 'TorchTransformer', 'transformer_from_torch',
+           'RNNTranslatorConfig', 'LuongAttention', 'RNNTranslator']
 
 # %% ../nbs/06_transformer.ipynb #c008
 class SinusoidalPositionalEncoding(nn.Module):
@@ -186,9 +187,20 @@ class TransformerConfig:
     def __post_init__(self):
         if self.positional not in ("sinusoidal", "learned"):
             raise ValueError(f"positional debe ser 'sinusoidal' o 'learned'; recibí {self.positional!r}.")
-        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
-            raise ValueError("Con share_embeddings=True los dos vocabularios deben ser el mismo "
-                             f"(src {self.src_vocab_size}, tgt {self.tgt_vocab_size}).")
+        check_shared_vocabulary(self)
+
+def check_shared_vocabulary(config) -> None:
+    "Con `share_embeddings`, origen y destino deben tener el mismo vocabulario (una sola tabla)."
+    if config.share_embeddings and config.src_vocab_size != config.tgt_vocab_size:
+        raise ValueError("Con share_embeddings=True los dos vocabularios deben ser el mismo "
+                         f"(src {config.src_vocab_size}, tgt {config.tgt_vocab_size}).")
+
+def embedding_tables(config) -> tuple[nn.Embedding, nn.Embedding]:
+    "Las tablas de origen y destino (la misma si se comparten), inicializadas N(0, 1/d_model), siempre en ese orden."
+    src = nn.Embedding(config.src_vocab_size, config.d_model)
+    tgt = src if config.share_embeddings else nn.Embedding(config.tgt_vocab_size, config.d_model)
+    for table in dict.fromkeys((src, tgt)): nn.init.normal_(table.weight, std=config.d_model ** -0.5)
+    return src, tgt
 
 # %% ../nbs/06_transformer.ipynb #c035
 class Transformer(nn.Module):
@@ -196,9 +208,7 @@ class Transformer(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
         c = self.config = config
-        self.src_embed = nn.Embedding(c.src_vocab_size, c.d_model)
-        self.tgt_embed = self.src_embed if c.share_embeddings else nn.Embedding(c.tgt_vocab_size, c.d_model)
-        for table in {self.src_embed, self.tgt_embed}: nn.init.normal_(table.weight, std=c.d_model ** -0.5)
+        self.src_embed, self.tgt_embed = embedding_tables(c)
         positions = SinusoidalPositionalEncoding if c.positional == "sinusoidal" else LearnedPositionalEncoding
         self.positions = positions(c.d_model, c.context_len)
         attention = lambda: MultiHeadAttention(c.d_model, c.n_heads, c.dropout)
@@ -552,9 +562,7 @@ class RNNTranslatorConfig:
         if self.hidden_size % 2:
             raise ValueError("hidden_size debe ser par (la mitad para cada sentido del codificador); "
                              f"recibí {self.hidden_size}.")
-        if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
-            raise ValueError("Con share_embeddings=True los dos vocabularios deben ser el mismo "
-                             f"(src {self.src_vocab_size}, tgt {self.tgt_vocab_size}).")
+        check_shared_vocabulary(self)
 
 class LuongAttention(nn.Module):
     "Atención global de Luong et al. (2015), puntuación «general»: h̃ = tanh(W_c [contexto; h])."
@@ -574,9 +582,7 @@ class RNNTranslator(nn.Module):
     def __init__(self, config: RNNTranslatorConfig):
         super().__init__()
         c = self.config = config
-        self.src_embed = nn.Embedding(c.src_vocab_size, c.d_model)
-        self.tgt_embed = self.src_embed if c.share_embeddings else nn.Embedding(c.tgt_vocab_size, c.d_model)
-        for table in {self.src_embed, self.tgt_embed}: nn.init.normal_(table.weight, std=c.d_model ** -0.5)
+        self.src_embed, self.tgt_embed = embedding_tables(c)
         between = c.dropout if c.n_layers > 1 else 0.0                  # nn.LSTM lo aplica solo entre capas
         self.encoder = nn.LSTM(c.d_model, c.hidden_size // 2, c.n_layers, batch_first=True,
                                dropout=between, bidirectional=True)
