@@ -26,8 +26,8 @@ import torch
 
 from transformer_course.assistant import Assistant, build_instructions, evaluate, score, task_items
 from transformer_course.core import atomic_write
-from transformer_course.data import load_splits
-from transformer_course.ngram import AccentRestorer, tokenize, word_sentences
+from transformer_course.data import load_splits, tokenize, word_sentences
+from transformer_course.ngram import AccentRestorer
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_assistant.json"
 

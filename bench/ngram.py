@@ -18,9 +18,8 @@ import time
 from nltk.lm import KneserNeyInterpolated
 from nltk.lm.vocabulary import Vocabulary
 
-from transformer_course.data import load_splits, load_table, load_text, split
-from transformer_course.ngram import (BOS, EOS, UNK, AccentRestorer, NgramLM, sentence_ngrams, strip_accents,
-                                      word_sentences)
+from transformer_course.data import load_splits, load_table, load_text, split, strip_accents, word_sentences
+from transformer_course.ngram import BOS, EOS, UNK, AccentRestorer, NgramLM, sentence_ngrams
 
 
 def timed(f, *args):

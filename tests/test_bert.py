@@ -10,7 +10,7 @@ from transformer_course.bert import (IGNORE, BertAccentRestorer, BertConfig, Ber
                                      BertForSequenceClassification, BertForTokenClassification, BertModel,
                                      classification_loss, encode_words, fill_mask, from_hf, mask_tokens, mlm_loss,
                                      nsp_example, pretraining_batch, pretraining_loss, to_hf)
-from transformer_course.ngram import strip_accents, tokenize
+from transformer_course.data import strip_accents, tokenize
 from transformer_course.tokenization import BPETokenizer
 from transformer_course.training import load_checkpoint, save_checkpoint
 

@@ -7,8 +7,8 @@ import kenlm
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from transformer_course.ngram import (BOS, EOS, SMOOTHINGS, UNK, AccentRestorer, EditChannel, NgramLM,
-                                      SpellingCorrector, edit_operations, strip_accents, tokenize)
+from transformer_course.data import strip_accents, tokenize
+from transformer_course.ngram import BOS, EOS, SMOOTHINGS, UNK, AccentRestorer, EditChannel, NgramLM, SpellingCorrector, edit_operations
 
 words = st.sampled_from(["el", "perro", "gato", "come", "duerme", "un", "sí", "año", "¿", "?"])
 corpora = st.lists(st.lists(words, min_size=0, max_size=8), min_size=1, max_size=12).filter(lambda c: any(c))

@@ -100,3 +100,25 @@ def test_generate_is_seeded_and_greedy_at_zero_temperature():
     greedy = model.generate([2, 5], 10, temperature=0)
     assert greedy == model.generate([2, 5], 10, top_k=1, seed=7)
     with pytest.raises(ValueError, match="vacío"): model.generate([], 5)
+
+
+def test_train_char_lm_reads_back_what_it_trained_and_retrains_when_anything_changes(tmp_path, monkeypatch, capsys):
+    "La caché de train_char_lm: la misma red y la misma historia al leerla; otra clave (pasos, datos) u otro archivo dañado, se entrena."
+    from transformer_course.rnn import train_char_lm
+    monkeypatch.setenv("TRANSFORMER_COURSE_CACHE", str(tmp_path))
+    ids = torch.randint(0, 12, (3000,), generator=torch.Generator().manual_seed(0))
+    evals = [random_windows(ids, 4, 16, torch.Generator().manual_seed(1))]
+    trained, history = train_char_lm(12, ids, evals, steps=8)
+    files = list((tmp_path/"modelos").iterdir())
+    assert len(files) == 1 and "caché" not in capsys.readouterr().out
+    read, again = train_char_lm(12, ids, evals, steps=8)
+    assert "leída de la caché" in capsys.readouterr().out
+    assert again == history and all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(), read.state_dict().values()))
+    train_char_lm(12, ids, evals, steps=9)                                   # otros pasos: otra clave
+    train_char_lm(12, ids.flip(0), evals, steps=8)                           # otros datos: otra clave
+    assert len(list((tmp_path/"modelos").iterdir())) == 3
+    files[0].write_bytes(b"no es un checkpoint")                             # dañado: se entrena y se reescribe
+    _, retrained = train_char_lm(12, ids, evals, steps=8)
+    assert "se entrena de nuevo" in capsys.readouterr().out and retrained.val_loss == history.val_loss
+    _, cached = train_char_lm(12, ids, evals, steps=8)
+    assert "leída de la caché" in capsys.readouterr().out and cached == retrained

@@ -20,10 +20,9 @@ from torch import nn
 
 from .bert import IGNORE, balanced_sentences
 from .core import atomic_write, get_device, set_seed
-from .data import load_splits
+from .data import load_splits, split_sentences, strip_accents, tokenize
 from .gpt import GPT, GPTConfig, KVCache
-from .ngram import (AccentRestorer, EditChannel, misspelling_pairs, split_sentences, strip_accents,
-                                      tokenize)
+from .ngram import AccentRestorer, EditChannel, misspelling_pairs
 from .tokenization import SPECIAL_TOKENS, BPETokenizer, Tokenizer
 from .training import (Recipe, checkpoint_info, load_checkpoint, random_batch, random_windows,
                                          sample_next, save_checkpoint, train)

@@ -16,7 +16,7 @@ from torch import nn
 
 from .attention import MultiHeadAttention, padding_mask
 from .core import SPECIAL_TOKENS, check_ids
-from .ngram import split_sentences, strip_accents, tokenize
+from .data import split_sentences, strip_accents, tokenize
 from .tokenization import BPETokenizer, Tokenizer
 from .training import Recipe, train
 from .transformer import (ACTIVATIONS, EncoderLayer, FeedForward, LayerNorm,
@@ -142,7 +142,7 @@ def mask_tokens(ids: torch.Tensor, vocab_size: int, rate: float = 0.15, *, mask_
 
 # %% ../nbs/07_bert.ipynb #c024
 def encode_words(tokenizer: BPETokenizer, text: str) -> tuple[list[int], list[int], list[str]]:
-    "Los ids de `text`, la palabra (de `tokenize`, capítulo 2) de cada id y las palabras; cada una con su espacio delante."
+    "Los ids de `text`, la palabra (de `tokenize`, capítulo 1) de cada id y las palabras; cada una con su espacio delante."
     ids, word_ids, words, end = [], [], tokenize(tokenizer._check_text(text)), 0
     for w, word in enumerate(words):
         start = text.index(word, end)
@@ -422,7 +422,7 @@ def balanced_sentences(texts: Sequence[str], min_words: int = 5, seed: int = 0) 
     g = torch.Generator().manual_seed(seed)
     return [(by_label[k][i], k) for k in range(len(texts)) for i in torch.randperm(len(by_label[k]), generator=g)[:n].tolist()]
 
-# %% ../nbs/07_bert.ipynb #c075
+# %% ../nbs/07_bert.ipynb #c079
 @torch.no_grad()
 def attention_maps(model: BertModel, ids: torch.Tensor) -> torch.Tensor:
     "Los pesos de atención de cada capa y cabeza para `ids` (B, T) → (L, B, H, T, T)."

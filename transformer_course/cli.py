@@ -26,9 +26,8 @@ from .assistant import (DPO_BETA, DPO_RECIPE, SFT_RECIPE, Assistant, ChatTemplat
 from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
     pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
-from .data import parse_rows, split, split_text
+from .data import parse_rows, split, split_sentences, split_text
 from .gpt import GPT, GPT_BPE_RECIPE, GPT_RECIPE, GPTConfig
-from .ngram import split_sentences
 from .rnn import LSTM_RECIPE, CharLM
 from .tokenization import BPETokenizer, CharTokenizer, Tokenizer
 from .training import Recipe, bits_per_char, load_checkpoint, random_batch, random_windows, train

@@ -10,6 +10,7 @@ import http.client
 import io
 import os
 import re
+import unicodedata
 import urllib.request
 import warnings
 import zipfile
@@ -18,16 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import regex
 from tqdm import tqdm
 
 from . import __version__
 from .core import atomic_write, sha256sum
 
 # %% auto #0
-__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'MISSPELLINGS_COLUMNS', 'Dataset', 'get_dataset',
+__all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'MISSPELLINGS_COLUMNS', 'WORD_PATTERN', 'Dataset', 'get_dataset',
            'DataNotFoundError', 'ChecksumError', 'UpstreamVersionWarning', 'cache_dir', 'misspellings_from_wikitext',
            'fetch', 'is_exact', 'clean_gutenberg', 'load_text', 'Pair', 'parse_rows', 'load_pairs', 'load_table',
-           'Split', 'split', 'split_text', 'load_splits']
+           'tokenize', 'split_sentences', 'word_sentences', 'strip_accents', 'Split', 'split', 'split_text',
+           'load_splits']
 
 # %% ../nbs/01_data.ipynb #c006
 @dataclass(frozen=True)
@@ -352,7 +355,26 @@ def load_table(name: str | Dataset, check: bool = True) -> list[dict[str, str]]:
     with open(fetch(ds, check=check), encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
-# %% ../nbs/01_data.ipynb #c052
+# %% ../nbs/01_data.ipynb #c044
+WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
+
+def tokenize(text: str) -> list[str]:
+    "Palabras (con tildes y apóstrofos), números (1.605, 3,5) y signos de puntuación sueltos."
+    return WORD_PATTERN.findall(text)
+
+def split_sentences(text: str) -> list[str]:
+    "Las frases de `text`, cortadas tras `.`, `?` o `!` (con los saltos de línea convertidos en espacios)."
+    return [s for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text).strip()) if s]
+
+def word_sentences(text: str) -> list[list[str]]:
+    "El texto como lista de frases tokenizadas: la entrada de un modelo de palabras."
+    return [tokenize(s) for s in split_sentences(text)]
+
+def strip_accents(text: str) -> str:
+    "El texto sin tildes ni diéresis (á → a, ü → u); la ñ se conserva."
+    return unicodedata.normalize("NFC", re.sub("[\u0301\u0308]", "", unicodedata.normalize("NFD", text)))
+
+# %% ../nbs/01_data.ipynb #c055
 class Split(NamedTuple):
     "Las tres particiones del curso."
     train: object
@@ -376,7 +398,7 @@ def split(items: Sequence, fractions=(0.8, 0.1, 0.1), key: Callable = str, seed:
         parts[0 if u < cut1 else 1 if u < cut2 else 2].append(item)
     return Split(*parts)
 
-# %% ../nbs/01_data.ipynb #c055
+# %% ../nbs/01_data.ipynb #c058
 def split_text(text: str, fractions=(0.8, 0.1, 0.1), block_chars: int = 2000, seed: int = 0) -> Split:
     "Reparte un texto en bloques de párrafos de unos `block_chars` caracteres y estos en tres particiones."
     if block_chars < 1: raise ValueError(f"block_chars debe ser positivo; recibí {block_chars}.")
@@ -389,7 +411,7 @@ def split_text(text: str, fractions=(0.8, 0.1, 0.1), block_chars: int = 2000, se
     parts = split(list(enumerate(blocks)), fractions, key=lambda block: str(block[0]), seed=seed)
     return Split(*("\n\n".join(b for _, b in part) for part in parts))
 
-# %% ../nbs/01_data.ipynb #c057
+# %% ../nbs/01_data.ipynb #c060
 def load_splits(name: str | Dataset, check: bool = True) -> Split:
     "Las particiones oficiales del curso (80/10/10) del corpus `name`."
     ds = get_dataset(name)

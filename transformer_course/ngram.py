@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -15,30 +14,14 @@ import torch
 from fastcore.basics import patch
 
 from .core import BOS, EOS, UNK, atomic_write  # <bos>, <eos>, <unk>: los especiales del curso
-from .data import Split, load_table, split
+from .data import WORD_PATTERN, Split, load_table, split, strip_accents, word_sentences
 from .training import sample_next
 
 # %% auto #0
-__all__ = ['SMOOTHINGS', 'SPANISH_LETTERS', 'tokenize', 'split_sentences', 'word_sentences', 'NgramLM', 'sentence_ngrams',
-           'strip_accents', 'AccentRestorer', 'edit_table', 'edit_operations', 'EditChannel', 'SpellingCorrector',
-           'misspelling_pairs', 'spanish_lexicon']
+__all__ = ['SMOOTHINGS', 'SPANISH_LETTERS', 'NgramLM', 'sentence_ngrams', 'AccentRestorer', 'edit_table', 'edit_operations',
+           'EditChannel', 'SpellingCorrector', 'misspelling_pairs', 'spanish_lexicon']
 
-# %% ../nbs/02_ngram.ipynb #c007
-_WORD_PATTERN = regex.compile(r"\p{L}+(?:['’]\p{L}+)*|\d+(?:[.,]\d+)*|[^\s\p{L}\d]")
-
-def tokenize(text: str) -> list[str]:
-    "Palabras (con tildes y apóstrofos), números (1.605, 3,5) y signos de puntuación sueltos."
-    return _WORD_PATTERN.findall(text)
-
-def split_sentences(text: str) -> list[str]:
-    "Las frases de `text`, cortadas tras `.`, `?` o `!` (con los saltos de línea convertidos en espacios)."
-    return [s for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text).strip()) if s]
-
-def word_sentences(text: str) -> list[list[str]]:
-    "El texto como lista de frases tokenizadas: la entrada de un modelo de palabras."
-    return [tokenize(s) for s in split_sentences(text)]
-
-# %% ../nbs/02_ngram.ipynb #c015
+# %% ../nbs/02_ngram.ipynb #c014
 SMOOTHINGS = ("mle", "laplace", "lidstone", "kneser-ney")
 
 def _check_tokens(tokens, i: int = 0) -> list[str]:
@@ -65,7 +48,7 @@ def _check_sentences(sentences) -> list[list[str]]:
     if not any(checked): raise ValueError("El corpus está vacío: hace falta al menos una frase con algún token.")
     return checked
 
-# %% ../nbs/02_ngram.ipynb #c017
+# %% ../nbs/02_ngram.ipynb #c016
 class NgramLM:
     "Modelo de lenguaje de n-gramas, de palabras o de caracteres, con suavizado MLE, Laplace, Lidstone o Kneser–Ney."
     def __init__(self,
@@ -103,7 +86,7 @@ class NgramLM:
         self._prepare()
         return self
 
-# %% ../nbs/02_ngram.ipynb #c019
+# %% ../nbs/02_ngram.ipynb #c018
 def _discounts(count_of_counts: Counter) -> tuple[float, float, float]:
     "Descuentos D1, D2, D3+ de Kneser–Ney modificado a partir de los recuentos de recuentos n1 … n4."
     n1, n2, n3, n4 = (count_of_counts.get(r, 0) for r in (1, 2, 3, 4))
@@ -146,7 +129,7 @@ def _prepare(self: NgramLM):
     self._unigram = {w: _discounted(adjusted[1].get((w,), 0), self._discounts[1]) / total + gamma / len(self.vocab)
                      for w in self.vocab}
 
-# %% ../nbs/02_ngram.ipynb #c021
+# %% ../nbs/02_ngram.ipynb #c020
 @patch
 def _check_fitted(self: NgramLM):
     if not self.vocab: raise ValueError("El modelo no está entrenado: llama antes a .fit(frases).")
@@ -196,7 +179,7 @@ def logprob(self: NgramLM, token: str, context: Sequence[str] = ()) -> float:
     p = self.prob(token, context)
     return math.log2(p) if p > 0 else -math.inf
 
-# %% ../nbs/02_ngram.ipynb #c025
+# %% ../nbs/02_ngram.ipynb #c024
 @patch
 def sentence_logprob(self: NgramLM, sentence: Sequence[str]) -> float:
     "log₂ p(frase): la suma de los log₂ de cada token y del final de frase <eos>."
@@ -220,13 +203,13 @@ def perplexity(self: NgramLM, sentences: Iterable[Sequence[str]]) -> float:
     "Perplejidad de `sentences`: 2 elevado a los bits por predicción."
     return 2 ** self.cross_entropy(sentences)
 
-# %% ../nbs/02_ngram.ipynb #c037
+# %% ../nbs/02_ngram.ipynb #c036
 def sentence_ngrams(sentence: Sequence[str], n: int) -> list[tuple[str, ...]]:
     "Los n-gramas de órdenes 1 … n que cuenta `NgramLM.fit` en una frase (un <bos> delante, <eos> detrás)."
     padded = [BOS, *_check_tokens(sentence), EOS]
     return [tuple(padded[i - m + 1:i + 1]) for i in range(1, len(padded)) for m in range(1, n + 1) if i - m + 1 >= 0]
 
-# %% ../nbs/02_ngram.ipynb #c042
+# %% ../nbs/02_ngram.ipynb #c041
 _ARPA_NAMES = {BOS: "<s>", EOS: "</s>"}  # los nombres que exige el formato ARPA
 
 @patch
@@ -251,7 +234,7 @@ def to_arpa(self: NgramLM, path) -> None:
                 f.write(line + "\n")
         f.write("\n\\end\\\n")
 
-# %% ../nbs/02_ngram.ipynb #c046
+# %% ../nbs/02_ngram.ipynb #c045
 @patch
 def text_bits(self: NgramLM, text: str, level: str = "char") -> float:
     "Bits totales de `text`: de caracteres (`level='char'`, el texto como una frase) o de palabras (`'word'`)."
@@ -260,7 +243,7 @@ def text_bits(self: NgramLM, text: str, level: str = "char") -> float:
     sentences = [list(text)] if level == "char" else word_sentences(text)
     return -sum(self.sentence_logprob(s) for s in sentences)
 
-# %% ../nbs/02_ngram.ipynb #c052
+# %% ../nbs/02_ngram.ipynb #c051
 @patch
 def generate(self: NgramLM, prompt: Sequence[str] = (), max_new_tokens: int = 50, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, seed: int = 0) -> list[str]:
@@ -278,11 +261,7 @@ def generate(self: NgramLM, prompt: Sequence[str] = (), max_new_tokens: int = 50
         history.append(token)
     return out
 
-# %% ../nbs/02_ngram.ipynb #c056
-def strip_accents(text: str) -> str:
-    "El texto sin tildes ni diéresis (á → a, ü → u); la ñ se conserva."
-    return unicodedata.normalize("NFC", re.sub("[\u0301\u0308]", "", unicodedata.normalize("NFD", text)))
-
+# %% ../nbs/02_ngram.ipynb #c055
 def _by_sentence(tokens: list[str], fn) -> list[str]:
     "Aplica `fn` a cada frase de `tokens` (se corta tras `.`, `?` o `!`) y junta lo que devuelve."
     out, start = [], 0
@@ -296,7 +275,7 @@ def _match_case(original: str, word: str) -> str:
     if original.isupper() and len(original) > 1: return word.upper()
     return word[:1].upper() + word[1:] if original[:1].isupper() else word
 
-# %% ../nbs/02_ngram.ipynb #c059
+# %% ../nbs/02_ngram.ipynb #c058
 class AccentRestorer:
     "Restaura las tildes de un texto: canal determinista, modelo de n-gramas y búsqueda de Viterbi."
     def __init__(self, n: int = 3):  # orden del modelo de lenguaje
@@ -340,7 +319,7 @@ class AccentRestorer:
         pieces[1::2] = [_match_case(o, r) if r != o.lower() else o for o, r in zip(tokens, restored)]
         return "".join(pieces)
 
-# %% ../nbs/02_ngram.ipynb #c070
+# %% ../nbs/02_ngram.ipynb #c069
 def edit_table(x: str, y: str) -> list[list[int]]:
     "La tabla de Damerau–Levenshtein: d[i][j] es la distancia entre y[:i] (la correcta) y x[:j] (la escrita)."
     d = [[i + j if i * j == 0 else 0 for j in range(len(x) + 1)] for i in range(len(y) + 1)]
@@ -367,7 +346,7 @@ def edit_operations(x: str, y: str) -> list[tuple[str, str]]:
             ops.append(("ins", x[j - 1])); j -= 1
     return ops[::-1]
 
-# %% ../nbs/02_ngram.ipynb #c075
+# %% ../nbs/02_ngram.ipynb #c074
 SPANISH_LETTERS = "abcdefghijklmnopqrstuvwxyzáéíóúüñ"  # las 33 letras de las ediciones
 
 class EditChannel:
@@ -399,7 +378,7 @@ class EditChannel:
         "p(x | y): el producto de las probabilidades de las operaciones mínimas de y a x."
         return math.prod(self.edit_prob(op) for op in edit_operations(x, y))
 
-# %% ../nbs/02_ngram.ipynb #c077
+# %% ../nbs/02_ngram.ipynb #c076
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
@@ -455,7 +434,7 @@ class SpellingCorrector:
         options = [o for o in (self._best[x], (self.keep * self.prior[x], x) if x in self.prior else None) if o]
         return max(options)[1] if options else x
 
-# %% ../nbs/02_ngram.ipynb #c079
+# %% ../nbs/02_ngram.ipynb #c078
 def misspelling_pairs() -> Split:
     "Los pares (error, corrección) de una palabra del listado de Wikipedia, en minúsculas, partidos según el error."
     errors = [(r["misspelling"].lower(), r["first_correction"].lower()) for r in load_table("misspellings-es")
@@ -468,8 +447,8 @@ def spanish_lexicon(size: int = 200_000) -> dict[str, float]:
     frequencies = wordfreq.get_frequency_dict("es")
     return dict(sorted(((w, f) for w, f in frequencies.items() if w.isalpha()), key=lambda wf: -wf[1])[:size])
 
-# %% ../nbs/02_ngram.ipynb #c092
-_TOKEN_SPLIT = regex.compile(f"({_WORD_PATTERN.pattern})")  # como tokenize, pero conservando lo que hay entre tokens
+# %% ../nbs/02_ngram.ipynb #c091
+_TOKEN_SPLIT = regex.compile(f"({WORD_PATTERN.pattern})")  # como tokenize, pero conservando lo que hay entre tokens
 
 @patch
 def _correct_tokens(self: SpellingCorrector, tokens: list[str], lm: NgramLM, n_candidates: int) -> list[str]:
@@ -500,7 +479,7 @@ def correct_text(self: SpellingCorrector, text: str, lm: NgramLM, n_candidates: 
     pieces[1::2] = _by_sentence(pieces[1::2], lambda sentence: self._correct_tokens(sentence, lm, n_candidates))
     return "".join(pieces)
 
-# %% ../nbs/02_ngram.ipynb #c096
+# %% ../nbs/02_ngram.ipynb #c095
 def _edits1_ops(word: str) -> dict[str, tuple[str, str]]:
     "Lo mismo que `_edits1` (sin `word`), con la operación que lleva a cada palabra: la que diría `edit_operations`."
     out = {}

@@ -3,18 +3,24 @@
 # %% ../nbs/04_rnn.ipynb #c003
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import asdict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import check_features, check_ids
-from .training import Recipe, sample_next, stream_bits, train
+from . import __version__
+from .core import check_features, check_ids, set_seed
+from .data import cache_dir
+from .training import (History, Recipe, load_checkpoint, random_windows, sample_next, save_checkpoint,
+                                         stream_bits, train)
 
 # %% auto #0
 __all__ = ['LSTM_RECIPE', 'MEMORY_NETWORKS', 'MEMORY_DISTANCES', 'RNNCell', 'LSTMCell', 'RNN', 'LSTM', 'copy_weights_from_torch',
-           'CharLM', 'set_forget_bias', 'sensitivity', 'MemoryTask', 'memory_batch', 'memory_loss', 'memory_accuracy']
+           'CharLM', 'train_char_lm', 'set_forget_bias', 'sensitivity', 'MemoryTask', 'memory_batch', 'memory_loss',
+           'memory_accuracy']
 
 # %% ../nbs/04_rnn.ipynb #c006
 class RNNCell(nn.Module):
@@ -189,7 +195,39 @@ class CharLM(nn.Module):
 LSTM_RECIPE = Recipe(config=dict(d_model=64, hidden_size=256, n_layers=1, cell="lstm"), tokenizer="char",
                      batch_size=32, window=64, lr=1e-2)       # la receta de este capítulo (y del capítulo 8)
 
-# %% ../nbs/04_rnn.ipynb #c039
+# %% ../nbs/04_rnn.ipynb #c032
+def _model_key(parts: tuple, tensors) -> str:
+    "Una huella de lo que determina un entrenamiento: `parts` (números, recetas) y los bytes de `tensors`."
+    h = hashlib.sha256(repr((*parts, __version__, torch.__version__, torch.backends.cpu.get_cpu_capability(),
+                             torch.get_num_threads())).encode())
+    for t in tensors: h.update(t.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+def train_char_lm(vocab_size: int, train_ids: torch.Tensor, eval_batches, cell: str = "lstm", steps: int = 1600,
+                  seed: int = 0, cache: bool = True, desc: str | None = None) -> tuple[CharLM, History]:
+    """La red de caracteres del capítulo (`LSTM_RECIPE`, celda `cell`) entrenada `steps` pasos con ventanas de
+    `train_ids`, validada cada `steps // 8` pasos con `eval_batches`. Con `cache`, la lee de la caché del curso si ya
+    se entrenó igual en esta máquina, y si no, la entrena y la guarda allí."""
+    set_seed(seed)
+    model = CharLM(vocab_size, **{**LSTM_RECIPE.config, "cell": cell})
+    key = _model_key((cell, steps, seed, vocab_size, LSTM_RECIPE), [train_ids, *(x for b in eval_batches for x in b)])
+    path, desc = cache_dir()/"modelos"/f"charlm-{cell}-{key}.safetensors", desc or cell.upper()
+    if cache and path.is_file():
+        try:
+            history = History(**load_checkpoint(path, model)["history"])
+            print(f"{desc}: leída de la caché ({path.name}; entrenada en {history.seconds:.0f} s)")
+            return model, history
+        except (ValueError, KeyError, TypeError, OSError) as e:       # un archivo dañado: se entrena de nuevo
+            print(f"{desc}: no se pudo leer {path} ({e}); se entrena de nuevo.")
+    windows = lambda g: random_windows(train_ids, LSTM_RECIPE.batch_size, LSTM_RECIPE.window, g)
+    history = train(model, windows, steps=steps, eval_batches=eval_batches, eval_every=max(1, steps // 8), desc=desc,
+                    seed=seed, **LSTM_RECIPE.options())
+    if cache:
+        try: save_checkpoint(model, path, history=asdict(history))
+        except OSError as e: print(f"{desc}: no se pudo guardar en la caché ({e}); la próxima vez se entrenará de nuevo.")
+    return model, history
+
+# %% ../nbs/04_rnn.ipynb #c041
 def set_forget_bias(lstm: nn.Module, value: float = 1.0) -> nn.Module:
     "Pone a `value` el sesgo de la puerta de olvido de una LSTM (del curso o de PyTorch), sumando b_ih y b_hh."
     found = False
@@ -210,7 +248,7 @@ def sensitivity(recurrent: nn.Module, T: int = 100, batch_size: int = 32, seed: 
     grad, = torch.autograd.grad((out[:, -1] @ (u / u.norm())).sum(), x)   # sin tocar el .grad de los pesos
     return grad.norm(dim=-1).mean(0)
 
-# %% ../nbs/04_rnn.ipynb #c045
+# %% ../nbs/04_rnn.ipynb #c047
 class MemoryTask(nn.Module):
     "Red recurrente + una neurona de salida que lee el último estado."
     def __init__(self, recurrent: nn.Module):

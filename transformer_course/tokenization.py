@@ -17,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .core import SPECIAL_TOKENS, atomic_write
-from .ngram import tokenize
+from .data import tokenize
 
 # %% auto #0
 __all__ = ['GPT2_PATTERN', 'Tokenizer', 'CharTokenizer', 'WordTokenizer', 'train_bpe_merges', 'BPETokenizer', 'SkipGram',
@@ -99,7 +99,7 @@ _NO_SPACE_BEFORE, _NO_SPACE_AFTER = set(".,;:!?)]}»…%"), set("¿¡([{«")
 
 class WordTokenizer(Tokenizer):
     "Palabras, números y signos sueltos (¿ ¡ « » — incluidos); lo que no se vio al menos `min_count` veces es `<unk>`."
-    split = staticmethod(tokenize)  # las palabras y signos de un texto: el tokenizador del capítulo 2
+    split = staticmethod(tokenize)  # las palabras y signos de un texto: el tokenizador del capítulo 1
 
     @classmethod
     def train(cls, texts: str | Iterable[str], min_count: int = 1) -> "WordTokenizer":

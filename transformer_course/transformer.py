@@ -369,9 +369,9 @@ def beam_search(model: Transformer, src: torch.Tensor, bos_id: int, eos_id: int,
         logp[finished] = -math.inf
         logp[finished, pad] = 0.0                                        # terminada: sigue con <pad>, igual puntuación
         candidates = (scores.reshape(-1, 1) + logp).reshape(b, K * V)
-        new_lengths = (lengths + ~finished).repeat_interleave(V).reshape(b, K * V)
-        best = (candidates / penalty(new_lengths)).topk(K, dim=-1).indices   # (b, K) de entre K·V
-        scores, lengths = candidates.gather(1, best), new_lengths.gather(1, best).reshape(-1)
+        new_lengths = (lengths + ~finished).reshape(b, K, 1)             # la misma para los V hijos de una hipótesis
+        best = (candidates.view(b, K, V) / penalty(new_lengths)).view(b, K * V).topk(K, dim=-1).indices  # (b, K) de K·V
+        scores, lengths = candidates.gather(1, best), new_lengths.view(b, K).gather(1, best // V).reshape(-1)
         parent = (best // V + torch.arange(b, device=device)[:, None] * K).reshape(-1)
         token = (best % V).reshape(-1)
         seqs = torch.cat([seqs[parent], token[:, None]], 1)
