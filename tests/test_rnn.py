@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from transformer_course.rnn import LSTM, RNN, CharLM, LSTMCell, RNNCell, copy_weights_from_torch, set_forget_bias
-from transformer_course.training import random_windows, stream_bits
+from transformer_course.training import random_windows, save_checkpoint, stream_bits
 
 
 @settings(max_examples=25, deadline=None)
@@ -122,3 +122,6 @@ def test_train_char_lm_reads_back_what_it_trained_and_retrains_when_anything_cha
     assert "se entrena de nuevo" in capsys.readouterr().out and retrained.val_loss == history.val_loss
     _, cached = train_char_lm(12, ids, evals, steps=8)
     assert "leída de la caché" in capsys.readouterr().out and cached == retrained
+    save_checkpoint(trained, files[0])                                      # pesos sin historia: se entrena desde cero
+    _, again = train_char_lm(12, ids, evals, steps=8)
+    assert "se entrena de nuevo" in capsys.readouterr().out and again.val_loss == history.val_loss

@@ -208,8 +208,10 @@ def train_char_lm(vocab_size: int, train_ids: torch.Tensor, eval_batches, cell: 
     """La red de caracteres del capítulo (`LSTM_RECIPE`, celda `cell`) entrenada `steps` pasos con ventanas de
     `train_ids`, validada cada `steps // 8` pasos con `eval_batches`. Con `cache`, la lee de la caché del curso si ya
     se entrenó igual en esta máquina, y si no, la entrena y la guarda allí."""
-    set_seed(seed)
-    model = CharLM(vocab_size, **{**LSTM_RECIPE.config, "cell": cell})
+    def fresh() -> CharLM:
+        set_seed(seed)
+        return CharLM(vocab_size, **{**LSTM_RECIPE.config, "cell": cell})
+    model = fresh()
     key = _model_key((cell, steps, seed, vocab_size, LSTM_RECIPE), [train_ids, *(x for b in eval_batches for x in b)])
     path, desc = cache_dir()/"modelos"/f"charlm-{cell}-{key}.safetensors", desc or cell.upper()
     if cache and path.is_file():
@@ -219,6 +221,7 @@ def train_char_lm(vocab_size: int, train_ids: torch.Tensor, eval_batches, cell: 
             return model, history
         except (ValueError, KeyError, TypeError, OSError) as e:       # un archivo dañado: se entrena de nuevo
             print(f"{desc}: no se pudo leer {path} ({e}); se entrena de nuevo.")
+            model = fresh()                                            # por si llegó a cargar los pesos
     windows = lambda g: random_windows(train_ids, LSTM_RECIPE.batch_size, LSTM_RECIPE.window, g)
     history = train(model, windows, steps=steps, eval_batches=eval_batches, eval_every=max(1, steps // 8), desc=desc,
                     seed=seed, **LSTM_RECIPE.options())
