@@ -186,6 +186,27 @@ def test_split_is_a_deterministic_partition(items, seed):
         assert sum(item in part for part in parts) == 1
 
 
+
+@given(st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("abcxyz")), max_size=40), st.integers(0, 5))
+def test_grouped_pairs_never_share_a_sentence_across_partitions(pairs, seed):
+    keys = data.group_keys(pairs)
+    parts = split(pairs, key=keys.get, seed=seed)
+    where = {}
+    for i, part in enumerate(parts):
+        for a, b in part:           # cada frase (con su columna) vive en una sola partición
+            assert where.setdefault((0, a), i) == i and where.setdefault((1, b), i) == i
+    # los grupos son las componentes conexas: dos pares con la misma clave están unidos por frases comunes
+    for (a, b), key in keys.items():
+        reached, frontier = {(0, a), (1, b)}, [(0, a), (1, b)]
+        while frontier:
+            side, s = frontier.pop()
+            for x, y in pairs:
+                for node in ((0, x), (1, y)) if (side, s) in ((0, x), (1, y)) else ():
+                    if node not in reached: reached.add(node); frontier.append(node)
+        assert {k for (x, y), k in keys.items() if (0, x) in reached} == {key}
+        assert key == min(f"{x}\t{y}" for x, y in pairs if (0, x) in reached)
+    assert data.group_keys(pairs[::-1]) == keys   # la clave no depende del orden de llegada
+
 @settings(max_examples=50)
 @given(st.lists(st.text(st.characters(blacklist_characters="\n\r"), min_size=1, max_size=80).map(str.strip)
                 .filter(bool), min_size=1, max_size=40), st.integers(1, 300))

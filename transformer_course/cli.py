@@ -26,7 +26,7 @@ from .assistant import (DPO_BETA, DPO_RECIPE, SFT_RECIPE, Assistant, ChatTemplat
 from .bert import BERT_RECIPE, BertConfig, BertForPreTraining, fill_mask, pretraining_batch, \
     pretraining_loss, pretraining_metrics
 from .core import atomic_write, get_device, set_seed, sha256sum
-from .data import parse_rows, split, split_sentences, split_text
+from .data import group_keys, parse_rows, split, split_sentences, split_text
 from .gpt import GPT, GPT_BPE_RECIPE, GPT_RECIPE, GPTConfig
 from .rnn import LSTM_RECIPE, CharLM
 from .tokenization import BPETokenizer, CharTokenizer, Tokenizer
@@ -178,8 +178,8 @@ def _split_data(spec: RunSpec, data):
     "El texto (o los pares) de entrenamiento y de validación: las particiones 80/10/10 del curso."
     kind = model_kind(spec.model).data
     if kind == "text": return _held_out(data, split_text(data, seed=spec.seed))
-    by = 1 if kind == "pairs" else 0                                    # por el destino, o por la instrucción
-    return _held_out(data, split(data, key=lambda row: row[by], seed=spec.seed))
+    if kind == "pairs": return _held_out(data, split(data, key=group_keys(data).get, seed=spec.seed))   # por grupos
+    return _held_out(data, split(data, key=lambda row: row[0], seed=spec.seed))   # por la instrucción
 
 def _train_tokenizer(spec: RunSpec, train_data) -> Tokenizer:
     if model_kind(spec.model).starts_from: return Tokenizer.load(Path(spec.base)/TOKENIZER_FILE)   # el de --base

@@ -30,7 +30,7 @@ __all__ = ['DATASETS', 'DATA_ENV', 'CACHE_ENV', 'MIRROR_ENV', 'MISSPELLINGS_COLU
            'DataNotFoundError', 'ChecksumError', 'UpstreamVersionWarning', 'cache_dir', 'misspellings_from_wikitext',
            'fetch', 'is_exact', 'clean_gutenberg', 'load_text', 'Pair', 'parse_rows', 'load_pairs', 'load_table',
            'tokenize', 'split_sentences', 'word_sentences', 'strip_accents', 'Split', 'split', 'split_text',
-           'load_splits']
+           'group_keys', 'load_splits']
 
 # %% ../nbs/01_data.ipynb #c006
 @dataclass(frozen=True)
@@ -412,8 +412,26 @@ def split_text(text: str, fractions=(0.8, 0.1, 0.1), block_chars: int = 2000, se
     return Split(*("\n\n".join(b for _, b in part) for part in parts))
 
 # %% ../nbs/01_data.ipynb #c060
+def group_keys(pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    "La clave del grupo de cada par: el menor «origen<TAB>destino» de los pares enlazados con él por sus frases."
+    parent = {}                                              # unión de conjuntos sobre las frases
+    def root(s):
+        while parent.setdefault(s, s) != s:
+            parent[s] = parent[parent[s]]                    # sube y acorta el camino a la vez
+            s = parent[s]
+        return s
+    for a, b in pairs: parent[root((0, a))] = root((1, b))   # el par une su frase de origen y la de destino
+    smallest = {}
+    for a, b in pairs:
+        r, key = root((1, b)), f"{a}\t{b}"
+        smallest[r] = min(smallest.get(r, key), key)
+    return {(a, b): smallest[root((1, b))] for a, b in pairs}
+
+# %% ../nbs/01_data.ipynb #c062
 def load_splits(name: str | Dataset, check: bool = True) -> Split:
-    "Las particiones oficiales del curso (80/10/10) del corpus `name`."
+    "Las particiones oficiales del curso (80/10/10) del corpus `name`; los pares, por grupos (`group_keys`)."
     ds = get_dataset(name)
-    if ds.kind == "pairs": return split(load_pairs(ds, check), key=lambda pair: pair.en)
+    if ds.kind == "pairs":
+        pairs = load_pairs(ds, check)
+        return split(pairs, key=group_keys(pairs).get)   # misma clave, misma partición: el grupo va entero
     return split_text(load_text(ds, check))
