@@ -186,7 +186,6 @@ def test_split_is_a_deterministic_partition(items, seed):
         assert sum(item in part for part in parts) == 1
 
 
-
 @given(st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("abcxyz")), max_size=40), st.integers(0, 5))
 def test_grouped_pairs_never_share_a_sentence_across_partitions(pairs, seed):
     keys = data.group_keys(pairs)
@@ -206,6 +205,7 @@ def test_grouped_pairs_never_share_a_sentence_across_partitions(pairs, seed):
         assert {k for (x, y), k in keys.items() if (0, x) in reached} == {key}
         assert key == min(f"{x}\t{y}" for x, y in pairs if (0, x) in reached)
     assert data.group_keys(pairs[::-1]) == keys   # la clave no depende del orden de llegada
+
 
 @settings(max_examples=50)
 @given(st.lists(st.text(st.characters(blacklist_characters="\n\r"), min_size=1, max_size=80).map(str.strip)
