@@ -178,8 +178,8 @@ def _split_data(spec: RunSpec, data):
     "El texto (o los pares) de entrenamiento y de validación: las particiones 80/10/10 del curso."
     kind = model_kind(spec.model).data
     if kind == "text": return _held_out(data, split_text(data, seed=spec.seed))
-    if kind == "pairs": return _held_out(data, split(data, key=group_keys(data).get, seed=spec.seed))   # por grupos
-    return _held_out(data, split(data, key=lambda row: row[0], seed=spec.seed))   # por la instrucción
+    key = group_keys(data).get if kind == "pairs" else lambda row: row[0]   # por grupos, o por la instrucción
+    return _held_out(data, split(data, key=key, seed=spec.seed))
 
 def _train_tokenizer(spec: RunSpec, train_data) -> Tokenizer:
     if model_kind(spec.model).starts_from: return Tokenizer.load(Path(spec.base)/TOKENIZER_FILE)   # el de --base
