@@ -12,9 +12,9 @@ from einops import rearrange
 from torch import nn
 
 from .attention import causal_mask, scaled_dot_product_attention
-from .core import check_ids, time_call
-from .gpt import GPT, GPTConfig, KVCache, init_gpt, kv_cache_bytes, sequence_bits
-from .transformer import EncoderLayer, FeedForward, LayerNorm, LearnedPositionalEncoding
+from .core import time_call
+from .gpt import GPT, GPTConfig, KVCache
+from .transformer import EncoderLayer, FeedForward, LayerNorm
 
 # %% auto #0
 __all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'CausalSelfAttention', 'AdvancedGPTConfig', 'AdvancedGPT',
@@ -116,17 +116,12 @@ class AdvancedGPTConfig(GPTConfig):
             raise ValueError(f"top_k debe estar entre 1 y n_experts = {self.n_experts}; recibí {self.top_k}.")
 
 # %% ../nbs/09_advances.ipynb #c021
-class AdvancedGPT(nn.Module):
-    "El GPT del capítulo 8 con posiciones aprendidas o RoPE, n_kv_heads grupos de claves y valores y expertos."
-    def __init__(self, config: AdvancedGPTConfig):
-        super().__init__()
-        c = self.config = config
-        self.tok_embed = nn.Embedding(c.vocab_size, c.d_model)
-        self.positions = LearnedPositionalEncoding(c.d_model, c.context_len) if c.positional == "learned" else None
-        self.dropout = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(self._block() for _ in range(c.n_layers))
-        self.final_norm = self._norm(c.d_model)
-        init_gpt(self)
+class AdvancedGPT(GPT):
+    """El GPT del capítulo 8 con posiciones aprendidas o RoPE, n_kv_heads grupos de claves y valores y expertos.
+    Hereda de `GPT` la construcción, `forward`, `sequence_bits` y `generate`; cambian cuatro piezas."""
+    def _positions(self) -> nn.Module | None:
+        "Las posiciones aprendidas del capítulo 8, o ninguna con RoPE (la rotación va dentro de la atención)."
+        return super()._positions() if self.config.positional == "learned" else None
 
     def _norm(self, d_model: int) -> nn.Module:
         "LayerNorm (GPT-2) o RMSNorm (LLaMA, más abajo), con el ε de la configuración."
@@ -144,25 +139,9 @@ class AdvancedGPT(nn.Module):
               MoEFeedForward(c.d_model, c.n_experts, c.top_k, lambda: dense(c.expert_d_ff)))
         return EncoderLayer(c.d_model, attention, ff, c.dropout, norm_first=True, norm=self._norm)
 
-    def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        "ids (B, T) → logits (B, T, V); con `cache`, los ids continúan lo que ya tiene."
-        check_ids(ids, "ids", self.config.vocab_size)
-        start, T = (cache.length if cache is not None else 0), ids.shape[1]
-        if start + T > self.config.context_len:
-            raise ValueError(f"Hay {start + T} posiciones y el modelo admite {self.config.context_len} "
-                             "(context_len): recorta la entrada a los últimos context_len tokens.")
-        x = self.tok_embed(ids)
-        if self.positions is not None: x = x + self.positions.weight[start:start + T]
-        x = self.dropout(x)
-        for i, block in enumerate(self.blocks): x = block(x, None, cache, i)   # la atención ya es causal
-        if cache is not None: cache.length += T
-        return self.final_norm(x) @ self.tok_embed.weight.T
-
-    def sequence_bits(self, ids: torch.Tensor, bos_id: int) -> float:
-        "Bits totales de `ids` (1-D), para `bits_per_char`: ver `gpt.sequence_bits`."
-        return sequence_bits(self, ids, bos_id)
-
-    generate = GPT.generate                                             # el mismo `generate` del capítulo 8
+    def _mask(self, T: int, start: int, device) -> None:
+        "Ninguna: `CausalSelfAttention` ya es causal (y sabe de ventanas y de lo que hay en la caché)."
+        return None
 
     def aux_loss(self) -> torch.Tensor:
         "La pérdida de equilibrio de los expertos en la última pasada, media de las capas (0 sin expertos)."

@@ -237,7 +237,7 @@ def sequence_logps(model: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> t
     logps = model(ids[:, :-1]).float().log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]
     return (logps * mask[:, 1:]).sum(-1)
 
-# %% ../nbs/10_assistant.ipynb #c038
+# %% ../nbs/10_assistant.ipynb #c039
 def sft_batches(examples: Sequence[Example], template: ChatTemplate, batch_size: int, context_len: int,
                 answer_only: bool = True) -> list[tuple[torch.Tensor, torch.Tensor]]:
     "Lotes (ids, objetivos): la pérdida solo en la respuesta (o en toda la fila); se descarta lo que no cabe."
@@ -263,7 +263,7 @@ def finetune(model: nn.Module, examples: Sequence[Example], template: ChatTempla
     batches = sft_batches(examples, template, recipe.batch_size, model.config.context_len, answer_only)
     return train(model, random_batch(batches), steps, loss_fn=masked_lm_loss, seed=seed, **recipe.options() | options)
 
-# %% ../nbs/10_assistant.ipynb #c046
+# %% ../nbs/10_assistant.ipynb #c047
 class Assistant:
     "Un GPT que sigue instrucciones: `fit` (la receta del capítulo), `ask`, `save` y `load`."
     def __init__(self, model: GPT, tokenizer: BPETokenizer):
@@ -325,7 +325,7 @@ class Assistant:
         load_checkpoint(path / "model.safetensors", model)
         return cls(model.to(get_device(device)), Tokenizer.load(path / "tokenizer.json"))
 
-# %% ../nbs/10_assistant.ipynb #c047
+# %% ../nbs/10_assistant.ipynb #c048
 def evaluate(assistant: Assistant, examples: Sequence[Example], restorer: AccentRestorer | None = None,
              max_new_tokens: int = 64) -> tuple[dict[str, float], list[str]]:
     "La métrica de cada tarea de `examples` para `assistant` (ver `score`) y sus respuestas, en el orden de `examples`."
@@ -334,7 +334,7 @@ def evaluate(assistant: Assistant, examples: Sequence[Example], restorer: Accent
     for e, a in zip(examples, answers): by_task.setdefault(e.task, []).append((e.answer, a))
     return {key: score(key, *zip(*rows), restorer) for key, rows in by_task.items()}, answers
 
-# %% ../nbs/10_assistant.ipynb #c059
+# %% ../nbs/10_assistant.ipynb #c061
 class LoRALinear(nn.Module):
     "Un nn.Linear congelado más una corrección de rango r: W x + (α/r)·B A x, con B = 0 al empezar."
     def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16):
@@ -356,7 +356,7 @@ class LoRALinear(nn.Module):
         with torch.no_grad(): self.base.weight += self.scale * self.lora_B @ self.lora_A
         return self.base.requires_grad_(True)
 
-# %% ../nbs/10_assistant.ipynb #c061
+# %% ../nbs/10_assistant.ipynb #c063
 def _swap(model: nn.Module, which, make) -> int:
     "Cambia cada submódulo para el que `which(nombre, módulo)` es cierto por `make(módulo)`; devuelve cuántos."
     swapped = 0
@@ -383,7 +383,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
         raise ValueError("El modelo no tiene adaptadores LoRA que fusionar (¿ya los fusionaste?).")
     return model.requires_grad_(True)
 
-# %% ../nbs/10_assistant.ipynb #c071
+# %% ../nbs/10_assistant.ipynb #c074
 LORA_FORMAT = "transformer-course-lora/1"
 
 def save_lora(model: nn.Module, path) -> None:
@@ -421,7 +421,7 @@ def load_lora(model: nn.Module, path) -> nn.Module:
         setattr(model.get_submodule(parent), child, layer)
     return model
 
-# %% ../nbs/10_assistant.ipynb #c074
+# %% ../nbs/10_assistant.ipynb #c077
 def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor, ref_chosen_logps: torch.Tensor,
              ref_rejected_logps: torch.Tensor, beta: float = 0.1) -> torch.Tensor:
     "La pérdida de DPO: −log σ(β·[(log πθ − log πref)(elegida) − (log πθ − log πref)(rechazada)]), media del lote."
@@ -429,7 +429,7 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(beta * margin).mean()
 
-# %% ../nbs/10_assistant.ipynb #c077
+# %% ../nbs/10_assistant.ipynb #c080
 DPO_RECIPE = replace(SFT_RECIPE, batch_size=16, lr=1e-4, weight_decay=0.0, warmup=5)   # 16 pares (32 filas) por lote
 DPO_BETA = 0.1                                                                           # β: cuánto cuesta alejarse
 

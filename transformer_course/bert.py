@@ -422,7 +422,7 @@ def balanced_sentences(texts: Sequence[str], min_words: int = 5, seed: int = 0) 
     g = torch.Generator().manual_seed(seed)
     return [(by_label[k][i], k) for k in range(len(texts)) for i in torch.randperm(len(by_label[k]), generator=g)[:n].tolist()]
 
-# %% ../nbs/07_bert.ipynb #c079
+# %% ../nbs/07_bert.ipynb #c080
 @torch.no_grad()
 def attention_maps(model: BertModel, ids: torch.Tensor) -> torch.Tensor:
     "Los pesos de atención de cada capa y cabeza para `ids` (B, T) → (L, B, H, T, T)."

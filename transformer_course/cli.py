@@ -9,10 +9,8 @@ import copy
 import dataclasses
 import inspect
 import json
-import math
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -684,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for line in translate(args.directory, sys.stdin, args.beam, args.device): print(line)  # lee tras cargar
     except KeyboardInterrupt:
-        print(f"\nInterrumpido. Lo entrenado hasta el último checkpoint (cada --eval-every pasos) sigue en la carpeta; "
+        print("\nInterrumpido. Lo entrenado hasta el último checkpoint (cada --eval-every pasos) sigue en la carpeta; "
               "la misma orden lo reanuda.", file=sys.stderr)
         return 130
     except (ValueError, OSError, ImportError, FloatingPointError) as e:

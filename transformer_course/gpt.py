@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, replace
-from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .attention import MultiHeadAttention, causal_mask
@@ -60,15 +58,31 @@ class GPT(nn.Module):
         super().__init__()
         c = self.config = config
         self.tok_embed = nn.Embedding(c.vocab_size, c.d_model)
-        self.positions = LearnedPositionalEncoding(c.d_model, c.context_len)
+        self.positions = self._positions()
         self.dropout = nn.Dropout(c.dropout)
-        norm = partial(LayerNorm, eps=c.layer_norm_eps)
-        self.blocks = nn.ModuleList(                                    # el bloque del codificador + máscara causal
-            EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout),
-                         FeedForward(c.d_model, c.d_ff, c.dropout, c.activation), c.dropout, norm_first=True, norm=norm)
-            for _ in range(c.n_layers))
-        self.final_norm = norm(c.d_model)
+        self.blocks = nn.ModuleList(self._block() for _ in range(c.n_layers))
+        self.final_norm = self._norm(c.d_model)
         init_gpt(self)
+
+    # Cada pieza en su método: el capítulo 9 cambia estas cuatro y hereda todo lo demás.
+    def _positions(self) -> nn.Module | None:
+        "Un vector aprendido por posición (None: el modelo no suma posiciones a los embeddings)."
+        return LearnedPositionalEncoding(self.config.d_model, self.config.context_len)
+
+    def _norm(self, d_model: int) -> nn.Module:
+        "La LayerNorm del capítulo 6, con el ε de la configuración."
+        return LayerNorm(d_model, eps=self.config.layer_norm_eps)
+
+    def _block(self) -> EncoderLayer:
+        "El bloque del codificador del capítulo 6, pre-LN: atención multicabeza (capítulo 5) y red con GELU."
+        c = self.config
+        return EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout),
+                            FeedForward(c.d_model, c.d_ff, c.dropout, c.activation), c.dropout, norm_first=True,
+                            norm=self._norm)
+
+    def _mask(self, T: int, start: int, device) -> torch.Tensor | None:
+        "La máscara causal (T, start + T) que `forward` pasa a los bloques; un token solo ve todo lo anterior."
+        return causal_mask(T, start + T, device=device) if T > 1 else None
 
     def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         "ids (B, T) → logits (B, T, V). Con `cache`, los ids continúan lo que ya tiene la caché."
@@ -78,8 +92,10 @@ class GPT(nn.Module):
         if start + T > self.config.context_len:
             raise ValueError(f"Hay {start + T} posiciones y el modelo admite {self.config.context_len} "
                              "(context_len): recorta la entrada a los últimos context_len tokens.")
-        x = self.dropout(self.tok_embed(ids) + self.positions.weight[start:start + T])
-        mask = causal_mask(T, start + T, device=ids.device) if T > 1 else None   # un token solo ve todo lo anterior
+        x = self.tok_embed(ids)
+        if self.positions is not None: x = x + self.positions.weight[start:start + T]
+        x = self.dropout(x)
+        mask = self._mask(T, start, ids.device)
         for i, block in enumerate(self.blocks): x = block(x, mask, cache, i)
         if cache is not None: cache.length += T
         return self.final_norm(x) @ self.tok_embed.weight.T

@@ -3,10 +3,9 @@
 # %% ../nbs/06_transformer.ipynb #c003
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import (MultiHeadAttention, causal_mask, copy_weights_from_torch_mha, padding_mask,
                                          scaled_dot_product_attention)
-from .core import check_ids, set_seed
+from .core import set_seed
 from .tokenization import BPETokenizer
 from .training import Recipe, checkpoint_info, load_checkpoint, random_batch, save_checkpoint, train
 
