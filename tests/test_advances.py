@@ -120,6 +120,16 @@ def test_from_gpt_is_the_same_model():
     assert (from_gpt(gpt).double()(ids) - gpt(ids)).abs().max() < 1e-10
 
 
+def test_advanced_gpt_is_a_gpt_but_not_converted_as_one():
+    "AdvancedGPT hereda de GPT (forward, generate), pero las conversiones del GPT-2 del capítulo 8 lo rechazan."
+    from transformer_course.gpt import to_hf
+    model = AdvancedGPT(AdvancedGPTConfig(vocab_size=40, context_len=12, d_model=16, n_heads=2, n_layers=1,
+                                          positional="rope"))
+    assert isinstance(model, GPT) and model.positions is None
+    for convert in (to_hf, from_gpt):
+        with pytest.raises(TypeError, match="capítulo 8"): convert(model)
+
+
 @settings(max_examples=15, deadline=None)
 @given(experts=st.integers(1, 6), seed=st.integers(0, 10_000), data=st.data())
 def test_moe_equals_token_by_token(experts, seed, data):

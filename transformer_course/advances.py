@@ -152,6 +152,8 @@ class AdvancedGPT(GPT):
 @torch.no_grad()
 def from_gpt(gpt: GPT) -> AdvancedGPT:
     "Un `AdvancedGPT` (posiciones aprendidas, MHA) con los pesos del GPT del capítulo 8."
+    if type(gpt) is not GPT:
+        raise TypeError(f"from_gpt convierte el GPT del capítulo 8, no un {type(gpt).__name__}.")
     c = gpt.config
     model = AdvancedGPT(AdvancedGPTConfig(**{f: getattr(c, f) for f in c.__dataclass_fields__}))
     ours = {k: v for k, v in gpt.state_dict().items() if ".self_attn.k_proj" not in k and ".self_attn.v_proj" not in k}

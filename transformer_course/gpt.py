@@ -152,6 +152,9 @@ def _hf_pairs(config: GPTConfig) -> list[tuple[str, str, bool]]:
 # %% ../nbs/08_gpt.ipynb #c020
 def to_hf(model: GPT):
     "Nuestro GPT como un `GPT2LMHeadModel` de transformers con los mismos pesos."
+    if type(model) is not GPT:                                          # p. ej. un AdvancedGPT del capítulo 9
+        raise TypeError(f"to_hf convierte el GPT del capítulo 8, no un {type(model).__name__}: para el bloque de "
+                        "LLaMA del capítulo 9, usa to_hf_llama.")
     from transformers import GPT2LMHeadModel
     c, ours = model.config, model.state_dict()
     hf = GPT2LMHeadModel(_hf_config(c)).eval()
