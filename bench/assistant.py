@@ -1,10 +1,10 @@
 """Benchmark del capítulo 10 (el asistente): la receta del capítulo con más pasos, medida como en el capítulo.
 
 Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/assistant.py [--pretrain-steps 2000] [--sft-steps 2000]
-     [--n-test 300]
+     [--n-test 300] [--dpo-seeds 5] [--parts long,dpo]
 
 Preentrena el GPT del capítulo (BPE 2000, 4 capas, d_model 128, contexto 256) `--pretrain-steps` pasos en vez de
-250 y lo afina con las instrucciones `--sft-steps` pasos en vez de 400 (`Assistant.fit` con otros pasos, la misma
+250 y lo afina con las instrucciones `--sft-steps` pasos en vez de 800 (`Assistant.fit` con otros pasos, la misma
 receta). Mide, con `evaluate` del capítulo:
 
 - las seis tareas en `--n-test` instrucciones de prueba por tarea (entradas que no están en el entrenamiento),
@@ -12,10 +12,17 @@ receta). Mide, con `evaluate` del capítulo:
 - la traducción español → inglés en **toda** la prueba de Tatoeba (BLEU y chrF), al lado del Transformer del
   capítulo 6 con el mismo tiempo de entrenamiento (su curva de validación en nbs/bench_transformer.json).
 
+Con `--dpo-seeds N` (parte «dpo») repite además la receta **del capítulo** entera (preentrenamiento de 250 pasos, SFT
+de 800, los pares de preferencias y 40 pasos de DPO) con las semillas 0…N−1 (la 0 es la del cuaderno) y compara
+DPO con SFT instrucción a instrucción (`head_to_head`) en las 600 instrucciones vistas de prueba del capítulo: el
+capítulo afirma lo que se cumple en el conjunto de semillas, no en una sola ejecución.
+
 Objetivo (issue 26): BLEU ≥ 0,8 veces el del traductor con el mismo tiempo; tildes por encima de la forma más
-frecuente. Sale con código 1 si no se cumplen. Todo se guarda (nunca pesos) en nbs/bench_assistant.json.
+frecuente; DPO gana a SFT en más instrucciones de las que pierde, sumadas todas las semillas. Sale con código 1 si no
+se cumplen. Todo se guarda (nunca pesos) en nbs/bench_assistant.json; cada parte actualiza solo lo suyo.
 """
 import argparse
+import copy
 import json
 import sys
 import time
@@ -24,7 +31,8 @@ from pathlib import Path
 import sacrebleu
 import torch
 
-from transformer_course.assistant import Assistant, build_instructions, evaluate, score, task_items
+from transformer_course.assistant import (Assistant, build_instructions, dpo_finetune, evaluate, head_to_head,
+                                          preference_pairs, score, task_items)
 from transformer_course.core import atomic_write
 from transformer_course.data import load_splits, tokenize, word_sentences
 from transformer_course.ngram import AccentRestorer
@@ -32,25 +40,30 @@ from transformer_course.ngram import AccentRestorer
 OUT = Path(__file__).parents[1] / "nbs" / "bench_assistant.json"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pretrain-steps", type=int, default=2000)
-    parser.add_argument("--sft-steps", type=int, default=2000)
-    parser.add_argument("--n-test", type=int, default=300)
-    args = parser.parse_args()
+def test_items() -> dict:
+    "Las entradas de prueba de cada tarea que no están en el entrenamiento (como el capítulo)."
+    train_items, items = task_items("train"), task_items("test")
+    seen_sources = {key: {x for x, _ in pairs} for key, pairs in train_items.items()}
+    return {key: [(x, y) for x, y in pairs if x not in seen_sources[key]] for key, pairs in items.items()}
+
+
+def restorer() -> AccentRestorer:
+    return AccentRestorer(3).fit(word_sentences(load_splits("quijote").train) + word_sentences(load_splits("niebla").train))
+
+
+def long_run(args) -> tuple[dict, bool]:
+    "La receta del capítulo con más pasos: las seis tareas y la traducción en toda la prueba."
     start = time.perf_counter()
     assistant = Assistant.fit(seed=0, pretrain_steps=args.pretrain_steps, sft_steps=args.sft_steps)
     train_seconds = time.perf_counter() - start
-    train_items, test_items = task_items("train"), task_items("test")
-    seen_sources = {key: {x for x, _ in pairs} for key, pairs in train_items.items()}
-    test_items = {key: [(x, y) for x, y in pairs if x not in seen_sources[key]] for key, pairs in test_items.items()}
-    restorer = AccentRestorer(3).fit(word_sentences(load_splits("quijote").train) + word_sentences(load_splits("niebla").train))
-    instructions = build_instructions(test_items, args.n_test, seed=1)
-    seen, _ = evaluate(assistant, instructions, restorer)
-    unseen, _ = evaluate(assistant, build_instructions(test_items, args.n_test, held_out=True, seed=1), restorer)
+    test = test_items()
+    accents_model = restorer()
+    instructions = build_instructions(test, args.n_test, seed=1)
+    seen, _ = evaluate(assistant, instructions, accents_model)
+    unseen, _ = evaluate(assistant, build_instructions(test, args.n_test, held_out=True, seed=1), accents_model)
     accents = [e for e in instructions if e.task == "tildes"]                     # las mismas frases que el asistente
     unigram = score("tildes", [e.answer for e in accents],
-                    [" ".join(restorer.candidates(w)[0] for w in tokenize(e.source)) for e in accents], restorer)
+                    [" ".join(accents_model.candidates(w)[0] for w in tokenize(e.source)) for e in accents], accents_model)
     pairs = load_splits("tatoeba-spa-eng").test                    # toda la prueba, como el capítulo 6
     answers = assistant.ask([f"Traduce al inglés: {p.es}" for p in pairs])
     full = {"bleu": round(sacrebleu.corpus_bleu(answers, [[p.en for p in pairs]]).score, 2),
@@ -62,14 +75,58 @@ def main() -> int:
               "es_en_full_test": full,
               "translator_same_time": {"seconds": same_time["seconds"], "step": same_time["steps"],
                                        "validation_bleu_greedy": same_time["validation_bleu_greedy"]},
-              "maquina": {"hilos": torch.get_num_threads(), "torch": torch.__version__},
               "segundos": round(time.perf_counter() - start)}
-    with atomic_write(OUT, "w") as f: f.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     ok = full["bleu"] >= 0.8 * same_time["validation_bleu_greedy"] and seen["tildes"] > unigram
-    print(json.dumps(result, ensure_ascii=False, indent=1))
-    print(f"Guardado en {OUT}. Objetivos {'cumplidos' if ok else 'NO cumplidos'}: BLEU {full['bleu']} frente a "
-          f"{same_time['validation_bleu_greedy']} del traductor con el mismo tiempo; tildes {seen['tildes']:.3f} frente "
-          f"a {unigram:.3f} de la forma más frecuente.")
+    print(f"Receta larga: BLEU {full['bleu']} frente a {same_time['validation_bleu_greedy']} del traductor con el mismo "
+          f"tiempo; tildes {seen['tildes']:.3f} frente a {unigram:.3f} de la forma más frecuente.")
+    return result, ok
+
+
+def dpo_seeds(args) -> tuple[dict, bool]:
+    "La receta del capítulo (SFT y DPO) con varias semillas: DPO frente a SFT, instrucción a instrucción."
+    test, accents_model = test_items(), restorer()
+    seen = build_instructions(test, 100, seed=1)                   # las instrucciones vistas del capítulo
+    prompts = build_instructions(task_items("train"), 150, seed=3)  # de ellas salen los pares, como en el capítulo
+    runs = []
+    for seed in range(args.dpo_seeds):
+        start = time.perf_counter()
+        sft = Assistant.fit(seed=seed, pretrain_steps=250, sft_steps=800, progress=False)
+        reference = copy.deepcopy(sft.model).requires_grad_(False)
+        policy = copy.deepcopy(sft.model)
+        dpo_finetune(policy, reference, preference_pairs(sft, prompts), sft.template, 40, seed=seed, progress=False)
+        sft_scores, sft_answers = evaluate(sft, seen, accents_model)
+        dpo_scores, dpo_answers = evaluate(Assistant(policy, sft.tokenizer), seen, accents_model)
+        outcome = head_to_head(seen, dpo_answers, sft_answers, accents_model)
+        wins, losses = (sum(o[i] for o in outcome.values()) for i in (0, 1))
+        runs.append({"semilla": seed, "gana": wins, "pierde": losses, "por_tarea": outcome, "sft": sft_scores,
+                     "dpo": dpo_scores, "segundos": round(time.perf_counter() - start)})
+        print(f"semilla {seed}: DPO gana {wins}, pierde {losses}; por tarea {outcome} ({runs[-1]['segundos']} s)", flush=True)
+    wins, losses = sum(r["gana"] for r in runs), sum(r["pierde"] for r in runs)
+    return {"semillas": args.dpo_seeds, "instrucciones": len(seen), "gana": wins, "pierde": losses, "runs": runs}, wins > losses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pretrain-steps", type=int, default=2000)
+    parser.add_argument("--sft-steps", type=int, default=2000)
+    parser.add_argument("--n-test", type=int, default=300)
+    parser.add_argument("--dpo-seeds", type=int, default=5)
+    parser.add_argument("--parts", default="long,dpo", help="partes a medir, separadas por comas: long, dpo")
+    args = parser.parse_args()
+    parts = {"long": long_run, "dpo": dpo_seeds}
+    names = args.parts.split(",")
+    if unknown := [n for n in names if n not in parts]:
+        print(f"Partes desconocidas: {', '.join(unknown)}; las partes son {', '.join(parts)}.", file=sys.stderr)
+        return 2
+    ok = True
+    for name in names:
+        result, met = parts[name](args)
+        ok &= met
+        saved = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+        saved.update(result if name == "long" else {"dpo": result})
+        saved["maquina"] = {"hilos": torch.get_num_threads(), "torch": torch.__version__}
+        with atomic_write(OUT, "w") as f: f.write(json.dumps(saved, ensure_ascii=False, indent=1) + "\n")
+    print(f"Guardado en {OUT}. Objetivos {'cumplidos' if ok else 'NO cumplidos'}.")
     return 0 if ok else 1
 
 

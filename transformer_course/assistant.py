@@ -33,7 +33,8 @@ __all__ = ['TASKS', 'AUTHORS', 'BASE_RECIPE', 'SFT_RECIPE', 'FEW_SHOT_LABELS', '
            'spelling_channel', 'task_items', 'Example', 'build_instructions', 'ChatTemplate', 'pretraining_texts',
            'train_tokenizer', 'pretrain', 'few_shot_prompt', 'generate_batch', 'accent_accuracy', 'score',
            'sequence_logps', 'sft_batches', 'masked_lm_loss', 'finetune', 'Assistant', 'evaluate', 'LoRALinear',
-           'add_lora', 'merge_lora', 'save_lora', 'load_lora', 'dpo_loss', 'dpo_batches', 'dpo_step_loss']
+           'add_lora', 'merge_lora', 'save_lora', 'load_lora', 'dpo_loss', 'dpo_batches', 'dpo_step_loss',
+           'preference_pairs', 'dpo_finetune', 'head_to_head']
 
 # %% ../nbs/10_assistant.ipynb #c006
 @dataclass(frozen=True)
@@ -453,3 +454,34 @@ def dpo_step_loss(policy: nn.Module, reference: nn.Module, batch, beta: float = 
     logps = sequence_logps(policy, ids, mask)
     with torch.no_grad(): ref = sequence_logps(reference, ids, mask)
     return dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], beta)
+
+# %% ../nbs/10_assistant.ipynb #c081
+def preference_pairs(assistant: Assistant, examples: Sequence[Example]) -> list[tuple[str, str, str]]:
+    "(instrucción, elegida, rechazada): la referencia frente a la respuesta del asistente, si difiere, y frente a la entrada."
+    answers = assistant.ask([e.instruction for e in examples])
+    pairs = [(e.instruction, e.answer, a) for e, a in zip(examples, answers) if a.strip() and a.strip() != e.answer.strip()]
+    return pairs + [(e.instruction, e.answer, e.source) for e in examples if e.task in ("tildes", "ortografía")]
+
+def dpo_finetune(policy: nn.Module, reference: nn.Module, pairs: Sequence[tuple[str, str, str]], template: ChatTemplate,
+                 steps: int = 40, recipe: Recipe = DPO_RECIPE, beta: float = DPO_BETA, seed: int = 0, **options):
+    "DPO: entrena `policy` con los pares de preferencias frente a `reference` (congelada); devuelve la `History` de `train`."
+    batches = dpo_batches(pairs, template, recipe.batch_size)
+    return train(policy, random_batch(batches), steps, loss_fn=lambda m, b: dpo_step_loss(m, reference, b, beta), seed=seed,
+                 **recipe.options() | options)
+
+# %% ../nbs/10_assistant.ipynb #c085
+def head_to_head(examples: Sequence[Example], answers: Sequence[str], others: Sequence[str],
+                 restorer: AccentRestorer | None = None) -> dict[str, list[int]]:
+    "Instrucción a instrucción, ¿puntúa más `answers` que `others`? Por tarea, [gana, pierde, empata]."
+    if not len(examples) == len(answers) == len(others):
+        raise ValueError(f"Hace falta una respuesta de cada lado por instrucción: {len(examples)}, {len(answers)} y {len(others)}.")
+    import sacrebleu
+    def sentence_score(e, answer):                                   # chrF por frase en las tareas de texto
+        if TASKS[e.task].metric != "acierto": return sacrebleu.sentence_chrf(answer, [e.answer]).score
+        return score(e.task, [e.answer], [answer], restorer)
+    asked = {e.task for e in examples}
+    outcome = {task: [0, 0, 0] for task in TASKS if task in asked}    # en el orden de TASKS
+    for e, a, b in zip(examples, answers, others):
+        d = sentence_score(e, a) - sentence_score(e, b)
+        outcome[e.task][0 if d > 0 else 1 if d < 0 else 2] += 1       # nan (nada que puntuar): empate
+    return outcome
