@@ -18,7 +18,7 @@ DPO con SFT instrucción a instrucción (`head_to_head`) en las 600 instruccione
 capítulo afirma lo que se cumple en el conjunto de semillas, no en una sola ejecución.
 
 Objetivo (issue 26): BLEU ≥ 0,8 veces el del traductor con el mismo tiempo; tildes por encima de la forma más
-frecuente; DPO gana a SFT en más instrucciones de las que pierde, sumadas todas las semillas. Sale con código 1 si no
+frecuente; DPO gana a SFT en más instrucciones de las que pierde, en cada semilla. Sale con código 1 si no
 se cumplen. Todo se guarda (nunca pesos) en nbs/bench_assistant.json; cada parte actualiza solo lo suyo.
 """
 import argparse
@@ -102,7 +102,9 @@ def dpo_seeds(args) -> tuple[dict, bool]:
                      "dpo": dpo_scores, "segundos": round(time.perf_counter() - start)})
         print(f"semilla {seed}: DPO gana {wins}, pierde {losses}; por tarea {outcome} ({runs[-1]['segundos']} s)", flush=True)
     wins, losses = sum(r["gana"] for r in runs), sum(r["pierde"] for r in runs)
-    return {"semillas": args.dpo_seeds, "instrucciones": len(seen), "gana": wins, "pierde": losses, "runs": runs}, wins > losses
+    result = {"semillas": args.dpo_seeds, "instrucciones": len(seen), "gana": wins, "pierde": losses, "runs": runs,
+              "maquina": {"hilos": torch.get_num_threads(), "torch": torch.__version__}}
+    return result, all(r["gana"] > r["pierde"] for r in runs)     # el capítulo: DPO gana en cada semilla
 
 
 def main() -> int:
@@ -113,6 +115,7 @@ def main() -> int:
     parser.add_argument("--dpo-seeds", type=int, default=5)
     parser.add_argument("--parts", default="long,dpo", help="partes a medir, separadas por comas: long, dpo")
     args = parser.parse_args()
+    if args.dpo_seeds < 1: parser.error(f"--dpo-seeds debe ser al menos 1; recibí {args.dpo_seeds}.")
     parts = {"long": long_run, "dpo": dpo_seeds}
     names = args.parts.split(",")
     if unknown := [n for n in names if n not in parts]:
@@ -123,8 +126,8 @@ def main() -> int:
         result, met = parts[name](args)
         ok &= met
         saved = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
-        saved.update(result if name == "long" else {"dpo": result})
-        saved["maquina"] = {"hilos": torch.get_num_threads(), "torch": torch.__version__}
+        if name == "long": saved.update(result, maquina={"hilos": torch.get_num_threads(), "torch": torch.__version__})
+        else: saved["dpo"] = result
         with atomic_write(OUT, "w") as f: f.write(json.dumps(saved, ensure_ascii=False, indent=1) + "\n")
     print(f"Guardado en {OUT}. Objetivos {'cumplidos' if ok else 'NO cumplidos'}.")
     return 0 if ok else 1

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer_course.assistant import (IGNORE, TASKS, Assistant, ChatTemplate, Example, LoRALinear, add_lora,
-                                          build_instructions, dpo_batches, dpo_loss, few_shot_prompt, generate_batch,
-                                          load_lora, merge_lora, save_lora, score, sequence_logps, sft_batches)
+                                          build_instructions, dpo_batches, dpo_finetune, dpo_loss, few_shot_prompt,
+                                          generate_batch, head_to_head, load_lora, merge_lora, save_lora, score,
+                                          sequence_logps, sft_batches)
 from transformer_course.gpt import GPT, GPTConfig
 from transformer_course.tokenization import BPETokenizer
 
@@ -116,6 +117,31 @@ def test_lora_and_dpo_errors():
     with pytest.raises(ValueError, match="Tarea desconocida"): score("resumir", ["a"], ["a"])
     assert score("continuar", ["la casa"], ["la casa"]) == 100.0
     assert score("ortografía", ["Va a casa.", "Sí."], ["Va a casa. ", "Si."]) == 0.5   # la frase entera, o nada
+
+
+def test_head_to_head_counts_per_task_in_order():
+    "Gana, pierde o empata instrucción a instrucción, con la métrica de cada tarea; las tareas en el orden de TASKS."
+    examples = [Example("continuar", "{x}", "la casa", "Sigue: la casa", "es grande y blanca"),
+                Example("autor", "{x}", "—Sancho.", "¿Autor? —Sancho.", "Cervantes"),
+                Example("es-en", "{x}", "Hola.", "Traduce al inglés: Hola.", "Hello.")]
+    answers, others = ["es grande y blanca", "Unamuno", "Hello."], ["el perro", "Cervantes", "Hello."]
+    assert head_to_head(examples, answers, others) == {"es-en": [0, 0, 1], "autor": [0, 1, 0], "continuar": [1, 0, 0]}
+    assert list(head_to_head(examples, answers, others)) == [t for t in TASKS if t in ("es-en", "autor", "continuar")]
+    assert all(w == l == 0 for w, l, _ in head_to_head(examples, answers, answers).values())   # contra sí, empates
+    with pytest.raises(ValueError, match="una respuesta de cada lado"): head_to_head(examples, answers, others[:2])
+
+
+def test_dpo_finetune_moves_the_policy_towards_the_chosen_answer():
+    "Tras unos pasos de DPO, la política prefiere la elegida más que la referencia, en cada par; la referencia no cambia."
+    policy, reference = small().float(), small().float().requires_grad_(False)
+    before = [p.clone() for p in reference.parameters()]
+    pairs = [("Hola.", "Hello.", "Cervantes."), ("¿Quién escribió esto?", "Cervantes.", "Hello.")]
+    [(ids, mask)] = dpo_batches(pairs, TEMPLATE, 2)
+    margin = lambda m: (sequence_logps(m, ids, mask) - sequence_logps(reference, ids, mask)).view(-1, 2) @ torch.tensor([1.0, -1.0])
+    with torch.no_grad(): assert torch.equal(margin(policy), torch.zeros(2))                    # parte de la referencia
+    dpo_finetune(policy, reference, pairs, TEMPLATE, 20, progress=False)
+    with torch.no_grad(): assert (margin(policy) > 0).all()
+    assert all(torch.equal(a, b) for a, b in zip(before, reference.parameters()))
 
 
 @settings(max_examples=10, deadline=None)
