@@ -40,7 +40,7 @@ from transformer_course.ngram import AccentRestorer
 OUT = Path(__file__).parents[1] / "nbs" / "bench_assistant.json"
 
 
-def test_items() -> dict:
+def unseen_test_items() -> dict:
     "Las entradas de prueba de cada tarea que no están en el entrenamiento (como el capítulo)."
     train_items, items = task_items("train"), task_items("test")
     seen_sources = {key: {x for x, _ in pairs} for key, pairs in train_items.items()}
@@ -56,7 +56,7 @@ def long_run(args) -> tuple[dict, bool]:
     start = time.perf_counter()
     assistant = Assistant.fit(seed=0, pretrain_steps=args.pretrain_steps, sft_steps=args.sft_steps)
     train_seconds = time.perf_counter() - start
-    test = test_items()
+    test = unseen_test_items()
     accents_model = restorer()
     instructions = build_instructions(test, args.n_test, seed=1)
     seen, _ = evaluate(assistant, instructions, accents_model)
@@ -84,7 +84,7 @@ def long_run(args) -> tuple[dict, bool]:
 
 def dpo_seeds(args) -> tuple[dict, bool]:
     "La receta del capítulo (SFT y DPO) con varias semillas: DPO frente a SFT, instrucción a instrucción."
-    test, accents_model = test_items(), restorer()
+    test, accents_model = unseen_test_items(), restorer()
     seen = build_instructions(test, 100, seed=1)                   # las instrucciones vistas del capítulo
     prompts = build_instructions(task_items("train"), 150, seed=3)  # de ellas salen los pares, como en el capítulo
     runs = []

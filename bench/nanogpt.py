@@ -1,7 +1,7 @@
 """Benchmark frente a nanoGPT: su receta de CPU para Tiny Shakespeare y la nuestra, en la misma ejecución.
 
 Uso: NANOGPT_DIR=/ruta/a/nanoGPT python bench/nanogpt.py [--nanogpt RUTA] [--text tinyshakespeare.txt]
-     [--parts nanogpt,nuestro,comparacion] [--iters 2000]
+     [--parts nanogpt,nuestro,comparacion] [--iters 2000] [--repeat 1]
 
 Datos: Tiny Shakespeare (`--text`, por defecto $TRANSFORMER_COURSE_DATA/tinyshakespeare.txt), el primer 90 % para
 entrenar y el último 10 % para validar, codificado como `data/shakespeare_char/prepare.py` de nanoGPT (un id por
@@ -20,10 +20,13 @@ carácter, por orden de código). Todo se escribe en una carpeta temporal; la co
   (contexto 64, lotes de 12, 4 capas, 4 cabezas, d_model 128, lr 1e-3, calentamiento de 100 pasos, coseno, weight
   decay 0,1, N pasos, dropout 0) y `transformer-course eval CARPETA --text val.txt` para los bits por carácter. ms
   por paso: sus segundos de entrenamiento (log.json, sin la validación) / N (la orden no registra cada paso).
-- comparacion: cociente nuestro/nanoGPT de ms por paso y diferencia de bits por carácter, con las diferencias de
-  receta que quedan. Objetivo (issue 27): cociente ≤ 1,0 y bits por carácter ≤ los de nanoGPT + 0,05.
+- comparacion: cociente nuestro/nanoGPT de los segundos de entrenamiento de los N pasos (los ms por paso medios de
+  cada uno, la misma cuenta a los dos lados: la mediana de nanoGPT deja fuera sus pasos lentos y nuestra media no) y
+  diferencia de bits por carácter, con las diferencias de receta que quedan. Objetivo (issue 27): cociente ≤ 1,0 y bits por carácter ≤ los de nanoGPT + 0,05.
 
-`--iters N` acorta las dos (para probar el script); el calentamiento pasa a 100·N/2000 pasos en las dos. Sin la
+`--repeat K` mide el par K veces, alternando (nanoGPT, nuestro, nanoGPT, …): en una máquina cuyo ritmo varía de un
+minuto a otro, el cociente es la mediana de los K cocientes de cada par, no el de una sola medida. `--iters N` acorta
+las dos (para probar el script); el calentamiento pasa a 100·N/2000 pasos en las dos. Sin la
 ruta de nanoGPT (`--nanogpt` o NANOGPT_DIR) su fila se omite con un aviso. Cada parte es un proceso aparte, uno
 detrás de otro (no a la vez): en una máquina compartida los ms por paso dependen de la carga del momento.
 
@@ -207,15 +210,18 @@ def main() -> int:
     parser.add_argument("--text", type=Path, metavar="ARCHIVO", help="Tiny Shakespeare (por defecto, "
                         "$TRANSFORMER_COURSE_DATA/tinyshakespeare.txt)")
     parser.add_argument("--iters", type=int, default=ITERS, help=f"pasos de cada entrenamiento ({ITERS})")
+    parser.add_argument("--repeat", type=int, default=1, help="veces que se mide el par nanoGPT/nuestro, alternos; "
+                        "el cociente es la mediana de los de cada par (1)")
     args = parser.parse_args()
     if args.iters < 2: parser.error("--iters debe ser ≥ 2")
+    if args.repeat < 1: parser.error("--repeat debe ser ≥ 1")
     path = args.text or Path(os.environ.get("TRANSFORMER_COURSE_DATA", Path(__file__).parents[2] / "shared" / "data")) / "tinyshakespeare.txt"
     if not path.is_file():
         print(f"No encuentro Tiny Shakespeare en {path}: dalo con --text ARCHIVO.", file=sys.stderr)
         return 2
     text = path.read_text(encoding="utf-8")
     warmup = round(WARMUP * args.iters / ITERS)
-    measured = {}
+    measured, times = {}, {"nanogpt": [], "nuestro": []}      # segundos de entrenamiento de cada repetición
 
     def nanogpt_part():
         if args.nanogpt is None or not (Path(args.nanogpt) / "train.py").is_file():
@@ -224,11 +230,13 @@ def main() -> int:
             print(f"nanoGPT: fila omitida, {why}.")
             return "nanogpt", {"omitido": why}, True
         r = measured["nanogpt"] = nanogpt(Path(args.nanogpt).resolve(), text, args.iters, warmup)
+        times["nanogpt"].append(r["segundos_entrenamiento"])
         print(f"nanoGPT: {r['ms_por_paso']} ms por paso, {r['segundos_entrenamiento']} s, {r['bpc_validacion']} bits por carácter")
         return "nanogpt", r, True
 
     def ours_part():
         r = measured["nuestro"] = ours(text, args.iters, warmup)
+        times["nuestro"].append(r["segundos_entrenamiento"])
         print(f"nuestro: {r['ms_por_paso']} ms por paso, {r['segundos_entrenamiento']} s, {r['bpc_validacion']} bits por carácter")
         return "nuestro", r, True
 
@@ -241,15 +249,22 @@ def main() -> int:
         if a["iteraciones"] != b["iteraciones"]:
             print("comparación omitida: las dos filas son de distinto número de pasos.")
             return "comparacion", {"omitida": "filas con distinto número de pasos"}, True
-        ratio, gap = a["ms_por_paso"] / b["ms_por_paso"], a["bpc_validacion"] - b["bpc_validacion"]
+        ratios = [x / y for x, y in zip(times["nuestro"], times["nanogpt"])] or [a["segundos_entrenamiento"] / b["segundos_entrenamiento"]]
+        ratio, gap = statistics.median(ratios), a["bpc_validacion"] - b["bpc_validacion"]
         r = {"iteraciones": a["iteraciones"], "misma_ejecucion": "nuestro" in measured and "nanogpt" in measured,
-             "cociente_ms_por_paso": round(ratio, 3), "diferencia_bpc": round(gap, 4),
+             "cociente_ms_por_paso": round(ratio, 3), "cocientes_por_repeticion": [round(x, 3) for x in ratios],
+             "segundos_entrenamiento_por_repeticion": times, "diferencia_bpc": round(gap, 4),
              "objetivo": f"cociente ≤ {TARGET_RATIO} y diferencia de bits por carácter ≤ {TARGET_BPC_MARGIN}",
              "diferencias_de_receta": DIFFERENCES}
-        print(f"nuestro/nanoGPT: ×{ratio:.3f} en ms por paso; {gap:+.4f} bits por carácter")
+        print(f"nuestro/nanoGPT: ×{ratio:.3f} en ms por paso medios (mediana de {len(ratios)}); {gap:+.4f} bits por carácter")
         return "comparacion", r, ratio <= TARGET_RATIO and gap <= TARGET_BPC_MARGIN
 
-    return run_parts(OUT, {"nanogpt": nanogpt_part, "nuestro": ours_part, "comparacion": comparison_part}, args.parts)
+    parts = {"nanogpt": nanogpt_part, "nuestro": ours_part, "comparacion": comparison_part}
+    selected = args.parts.split(",")
+    training = ",".join(p for p in selected if p != "comparacion")
+    for _ in range(args.repeat - 1):                        # las repeticiones de más: solo los entrenamientos
+        if training and (code := run_parts(OUT, parts, training)) == 2: return code
+    return run_parts(OUT, parts, args.parts)
 
 
 if __name__ == "__main__":
