@@ -1,7 +1,7 @@
 """Benchmark frente a nanoGPT: su receta de CPU para Tiny Shakespeare y la nuestra, en la misma ejecución.
 
 Uso: NANOGPT_DIR=/ruta/a/nanoGPT python bench/nanogpt.py [--nanogpt RUTA] [--text tinyshakespeare.txt]
-     [--parts nanogpt,nuestro,comparacion] [--iters 2000] [--repeat 1]
+     [--parts nanogpt,nuestro,nuestro_con_sesgos,comparacion] [--iters 2000] [--repeat 1]
 
 Datos: Tiny Shakespeare (`--text`, por defecto $TRANSFORMER_COURSE_DATA/tinyshakespeare.txt), el primer 90 % para
 entrenar y el último 10 % para validar, codificado como `data/shakespeare_char/prepare.py` de nanoGPT (un id por
@@ -17,15 +17,19 @@ carácter, por orden de código). Todo se escribe en una carpeta temporal; la co
   carácter puntuado una sola vez con ≥ 32 de contexto (salvo los de la primera ventana). Su «val loss» impresa no
   es la misma cantidad (ventanas al azar, contexto medio de 32) y se guarda solo como referencia, en bits.
 - nuestro: `transformer-course train gpt` con el mismo 90 % y la misma receta hasta donde llegan sus opciones
-  (contexto 64, lotes de 12, 4 capas, 4 cabezas, d_model 128, lr 1e-3, calentamiento de 100 pasos, coseno, weight
-  decay 0,1, N pasos, dropout 0) y `transformer-course eval CARPETA --text val.txt` para los bits por carácter. ms
+  (contexto 64, lotes de 12, 4 capas, 4 cabezas, d_model 128, sin sesgos como nanoGPT, lr 1e-3, calentamiento de 100
+  pasos, coseno, weight decay 0,1, N pasos, dropout 0) y `transformer-course eval CARPETA --text val.txt` para los bits por carácter. ms
   por paso: sus segundos de entrenamiento (log.json, sin la validación) / N (la orden no registra cada paso).
+- nuestro_con_sesgos: lo mismo con sesgos en las Linear y las LayerNorm (los de GPT-2, nuestro valor por defecto):
+  cuánto cuestan.
 - comparacion: cociente nuestro/nanoGPT de los segundos de entrenamiento de los N pasos (los ms por paso medios de
   cada uno, la misma cuenta a los dos lados: la mediana de nanoGPT deja fuera sus pasos lentos y nuestra media no) y
-  diferencia de bits por carácter, con las diferencias de receta que quedan. Objetivo (issue 27): cociente ≤ 1,0 y bits por carácter ≤ los de nanoGPT + 0,05.
+  diferencia de bits por carácter, con las diferencias de receta que quedan; lo mismo para la fila con sesgos, como
+  referencia. Objetivo (issue 27), con la misma receta (sin sesgos): cociente ≤ 1,0 y bits por carácter ≤ los de
+  nanoGPT + 0,05.
 
-`--repeat K` mide el par K veces, alternando (nanoGPT, nuestro, nanoGPT, …): en una máquina cuyo ritmo varía de un
-minuto a otro, el cociente es la mediana de los K cocientes de cada par, no el de una sola medida. `--iters N` acorta
+`--repeat K` mide el trío K veces, alternando (nanoGPT, nuestro, nuestro con sesgos, nanoGPT, …): en una máquina cuyo
+ritmo varía de un minuto a otro, cada cociente es la mediana de los K de cada trío, no el de una sola medida. `--iters N` acorta
 las dos (para probar el script); el calentamiento pasa a 100·N/2000 pasos en las dos. Sin la
 ruta de nanoGPT (`--nanogpt` o NANOGPT_DIR) su fila se omite con un aviso. Cada parte es un proceso aparte, uno
 detrás de otro (no a la vez): en una máquina compartida los ms por paso dependen de la carga del momento.
@@ -148,7 +152,7 @@ def nanogpt(checkout: Path, text: str, iters: int, warmup: int) -> dict:
                 "datos": {k: v for k, v in data.items() if k != "stoi"}}
 
 
-def ours(text: str, iters: int, warmup: int) -> dict:
+def ours(text: str, iters: int, warmup: int, bias: bool) -> dict:
     from transformer_course.data import split_text
     exe = Path(sys.executable).with_name("transformer-course")
     with tempfile.TemporaryDirectory(prefix="bench_nuestro_") as tmp:
@@ -156,7 +160,7 @@ def ours(text: str, iters: int, warmup: int) -> dict:
         data = prepare(text, root)
         options = ["--steps", str(iters), "--batch-size", "12", "--lr", str(LR), "--warmup", str(warmup),
                    "--schedule", "cosine", "--weight-decay", str(WEIGHT_DECAY), "--eval-every", str(iters),
-                   "--config", json.dumps({**SHAPE, "dropout": 0.0}), "--tokenizer", "char", "--device", "cpu", "--quiet"]
+                   "--config", json.dumps({**SHAPE, "dropout": 0.0, "bias": bias}), "--tokenizer", "char", "--device", "cpu", "--quiet"]
         wall, _ = run([str(exe), "train", "gpt", "--text", "train.txt", "--out", "run", *options], root, root / "train.log")
         log = json.loads((root / "run" / "log.json").read_text(encoding="utf-8"))
         start = time.perf_counter()
@@ -186,7 +190,8 @@ def _git_head(path: Path):
 
 DIFFERENCES = [  # lo que la orden no deja igualar (o iguala de otra manera)
     "β2 de AdamW: nanoGPT 0,99; nosotros 0,999 (el de PyTorch: la orden no tiene opción)",
-    "sesgos: nanoGPT bias=False (ni en las Linear ni en las LayerNorm); nosotros con sesgos en todas",
+    "sesgos: ninguno en los dos (nanoGPT bias=False, nosotros \"bias\": false), ni en las Linear ni en las LayerNorm; "
+    "nuestro_con_sesgos los lleva en todas, como GPT-2",
     "q, k, v: nanoGPT una sola Linear c_attn de C → 3C; nosotros tres Linear de C → C",
     "máscara causal: nanoGPT is_causal=True en SDPA; nosotros una máscara booleana (T, T) explícita",
     "datos: nanoGPT entrena con todo el 90 %; la orden lo parte otra vez en bloques 80/10/10 (split_text) y entrena "
@@ -204,14 +209,14 @@ DIFFERENCES = [  # lo que la orden no deja igualar (o iguala de otra manera)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="nanogpt,nuestro,comparacion")
+    parser.add_argument("--parts", default="nanogpt,nuestro,nuestro_con_sesgos,comparacion")
     parser.add_argument("--nanogpt", type=Path, default=os.environ.get("NANOGPT_DIR"), metavar="RUTA",
                         help="copia de karpathy/nanoGPT (o la variable NANOGPT_DIR)")
     parser.add_argument("--text", type=Path, metavar="ARCHIVO", help="Tiny Shakespeare (por defecto, "
                         "$TRANSFORMER_COURSE_DATA/tinyshakespeare.txt)")
     parser.add_argument("--iters", type=int, default=ITERS, help=f"pasos de cada entrenamiento ({ITERS})")
-    parser.add_argument("--repeat", type=int, default=1, help="veces que se mide el par nanoGPT/nuestro, alternos; "
-                        "el cociente es la mediana de los de cada par (1)")
+    parser.add_argument("--repeat", type=int, default=1, help="veces que se mide el trío nanoGPT/nuestro/con sesgos, "
+                        "alternos; cada cociente es la mediana de los de cada trío (1)")
     args = parser.parse_args()
     if args.iters < 2: parser.error("--iters debe ser ≥ 2")
     if args.repeat < 1: parser.error("--repeat debe ser ≥ 1")
@@ -221,7 +226,7 @@ def main() -> int:
         return 2
     text = path.read_text(encoding="utf-8")
     warmup = round(WARMUP * args.iters / ITERS)
-    measured, times = {}, {"nanogpt": [], "nuestro": []}      # segundos de entrenamiento de cada repetición
+    measured, times = {}, {"nanogpt": [], "nuestro": [], "nuestro_con_sesgos": []}   # segundos de cada repetición
 
     def nanogpt_part():
         if args.nanogpt is None or not (Path(args.nanogpt) / "train.py").is_file():
@@ -234,11 +239,11 @@ def main() -> int:
         print(f"nanoGPT: {r['ms_por_paso']} ms por paso, {r['segundos_entrenamiento']} s, {r['bpc_validacion']} bits por carácter")
         return "nanogpt", r, True
 
-    def ours_part():
-        r = measured["nuestro"] = ours(text, args.iters, warmup)
-        times["nuestro"].append(r["segundos_entrenamiento"])
-        print(f"nuestro: {r['ms_por_paso']} ms por paso, {r['segundos_entrenamiento']} s, {r['bpc_validacion']} bits por carácter")
-        return "nuestro", r, True
+    def ours_part(name: str, bias: bool):
+        r = measured[name] = ours(text, args.iters, warmup, bias)
+        times[name].append(r["segundos_entrenamiento"])
+        print(f"{name}: {r['ms_por_paso']} ms por paso, {r['segundos_entrenamiento']} s, {r['bpc_validacion']} bits por carácter")
+        return name, r, True
 
     def comparison_part():
         stored = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
@@ -254,12 +259,19 @@ def main() -> int:
         r = {"iteraciones": a["iteraciones"], "misma_ejecucion": "nuestro" in measured and "nanogpt" in measured,
              "cociente_ms_por_paso": round(ratio, 3), "cocientes_por_repeticion": [round(x, 3) for x in ratios],
              "segundos_entrenamiento_por_repeticion": times, "diferencia_bpc": round(gap, 4),
-             "objetivo": f"cociente ≤ {TARGET_RATIO} y diferencia de bits por carácter ≤ {TARGET_BPC_MARGIN}",
+             "objetivo": f"cociente ≤ {TARGET_RATIO} y diferencia de bits por carácter ≤ {TARGET_BPC_MARGIN}, sin sesgos",
              "diferencias_de_receta": DIFFERENCES}
         print(f"nuestro/nanoGPT: ×{ratio:.3f} en ms por paso medios (mediana de {len(ratios)}); {gap:+.4f} bits por carácter")
+        if times["nuestro_con_sesgos"] and times["nanogpt"]:               # la referencia: con los sesgos de GPT-2
+            with_bias = [x / y for x, y in zip(times["nuestro_con_sesgos"], times["nanogpt"])]
+            r |= {"cociente_con_sesgos": round(statistics.median(with_bias), 3),
+                  "cocientes_con_sesgos_por_repeticion": [round(x, 3) for x in with_bias],
+                  "diferencia_bpc_con_sesgos": round(measured["nuestro_con_sesgos"]["bpc_validacion"] - b["bpc_validacion"], 4)}
+            print(f"con sesgos/nanoGPT: ×{r['cociente_con_sesgos']:.3f}; {r['diferencia_bpc_con_sesgos']:+.4f} bits por carácter")
         return "comparacion", r, ratio <= TARGET_RATIO and gap <= TARGET_BPC_MARGIN
 
-    parts = {"nanogpt": nanogpt_part, "nuestro": ours_part, "comparacion": comparison_part}
+    parts = {"nanogpt": nanogpt_part, "nuestro": lambda: ours_part("nuestro", False),
+             "nuestro_con_sesgos": lambda: ours_part("nuestro_con_sesgos", True), "comparacion": comparison_part}
     selected = args.parts.split(",")
     training = ",".join(p for p in selected if p != "comparacion")
     for _ in range(args.repeat - 1):                        # las repeticiones de más: solo los entrenamientos

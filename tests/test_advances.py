@@ -113,9 +113,10 @@ def test_gqa_equals_pytorch_enable_gqa():
     assert (attention(x)[0] - attention.out_proj(theirs)).abs().max() < 1e-5
 
 
-def test_from_gpt_is_the_same_model():
+@pytest.mark.parametrize("bias", [True, False])
+def test_from_gpt_is_the_same_model(bias):
     torch.manual_seed(0)
-    gpt = GPT(GPTConfig(vocab_size=40, context_len=12, d_model=16, n_heads=2, n_layers=2)).double().eval()
+    gpt = GPT(GPTConfig(vocab_size=40, context_len=12, d_model=16, n_heads=2, n_layers=2, bias=bias)).double().eval()
     ids = torch.randint(0, 40, (3, 12))
     assert (from_gpt(gpt).double()(ids) - gpt(ids)).abs().max() < 1e-10
 

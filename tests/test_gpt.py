@@ -1,4 +1,5 @@
 "Propiedades de GPT: causalidad, igualdad con transformers, la caché KV, los bits por carácter, la generación y los errores."
+import dataclasses
 import math
 import warnings
 
@@ -35,15 +36,17 @@ def test_causal(B, T, seed, data):
 
 @settings(max_examples=15, deadline=None)
 @given(B=st.integers(1, 3), T=st.integers(1, 16), heads=st.sampled_from([1, 2, 4]),
-       act=st.sampled_from(["gelu", "gelu_tanh"]), seed=st.integers(0, 10_000))
-def test_logits_equal_transformers(B, T, heads, act, seed):
-    ours = small(seed, n_heads=heads, activation=act, d_ff=24)
+       act=st.sampled_from(["gelu", "gelu_tanh"]), bias=st.booleans(), seed=st.integers(0, 10_000))
+def test_logits_equal_transformers(B, T, heads, act, bias, seed):
+    "Ida y vuelta por GPT2LMHeadModel; sin sesgos, los de GPT-2 quedan a 0 y vuelven con bias=True."
+    ours = small(seed, n_heads=heads, activation=act, d_ff=24, bias=bias)
     hf = to_hf(ours).double()
     ids = torch.randint(0, 50, (B, T))
     with torch.no_grad(): torch.testing.assert_close(ours(ids), hf(ids).logits)
-    back = from_hf(hf)
-    assert back.config == ours.config
-    assert all(torch.equal(a, b.float()) for a, b in zip(back.state_dict().values(), ours.state_dict().values()))
+    back, weights = from_hf(hf), ours.state_dict()
+    assert back.config == dataclasses.replace(ours.config, bias=True)
+    assert all(torch.equal(v, weights[k].float()) if k in weights else not v.any() for k, v in back.state_dict().items())
+    assert bias or not any(k.endswith("bias") for k in weights)
 
 
 @settings(max_examples=20, deadline=None)
@@ -110,9 +113,9 @@ def test_sequence_bits_counts_every_token_once(n, seed):
 
 @settings(max_examples=20, deadline=None)
 @given(V=st.integers(2, 300), T=st.integers(1, 64), H=st.sampled_from([1, 2, 4]), d_head=st.integers(1, 8),
-       L=st.integers(1, 3), ff=st.one_of(st.none(), st.integers(1, 40)))
-def test_parameter_count_formula(V, T, H, d_head, L, ff):
-    config = GPTConfig(V, T, H * d_head, H, L, d_ff=ff)
+       L=st.integers(1, 3), ff=st.one_of(st.none(), st.integers(1, 40)), bias=st.booleans())
+def test_parameter_count_formula(V, T, H, d_head, L, ff, bias):
+    config = GPTConfig(V, T, H * d_head, H, L, d_ff=ff, bias=bias)
     model = GPT(config)
     assert sum(p.numel() for p in model.parameters()) == n_params_formula(config)
     assert train_flops_per_token(config) == 6 * (n_params_formula(config) - T * H * d_head) + 12 * L * T * H * d_head

@@ -156,6 +156,19 @@ def test_checkpoint_round_trip_is_exact_and_keeps_ties(tmp_path):
     with pytest.raises(ValueError, match="config"): load_checkpoint(tmp_path/"d.safetensors", WithDataclass(Config(width=4, names=("a",))))
 
 
+def test_checkpoint_without_a_newer_config_field_loads_with_its_default(tmp_path):
+    "Un checkpoint guardado antes de que la config tuviera un campo (p. ej. `bias`) se carga con su valor por defecto."
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    save_checkpoint(WithDataclass(Config()), tmp_path/"new.safetensors")
+    with safe_open(tmp_path/"new.safetensors", framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    meta["config"] = '{"width": 4}'                                      # sin el campo `names`, que vino después
+    save_file(tensors, tmp_path/"old.safetensors", metadata=meta)
+    load_checkpoint(tmp_path/"old.safetensors", WithDataclass(Config()))
+    with pytest.raises(ValueError, match="config"): load_checkpoint(tmp_path/"old.safetensors", WithDataclass(Config(names=("a",))))
+
+
 def test_checkpoint_errors(tmp_path):
     model = TinyLM()
     with pytest.raises(FileNotFoundError, match="save_checkpoint"): load_checkpoint(tmp_path/"no.safetensors", model)

@@ -14,7 +14,7 @@ from torch import nn
 from .attention import causal_mask, scaled_dot_product_attention
 from .core import time_call
 from .gpt import GPT, GPTConfig, KVCache
-from .transformer import EncoderLayer, FeedForward, LayerNorm
+from .transformer import EncoderLayer, FeedForward
 
 # %% auto #0
 __all__ = ['rope_angles', 'apply_rope', 'apply_rope_complex', 'CausalSelfAttention', 'AdvancedGPTConfig', 'AdvancedGPT',
@@ -92,7 +92,7 @@ class CausalSelfAttention(nn.Module):
 # %% ../nbs/09_advances.ipynb #c020
 @dataclass
 class AdvancedGPTConfig(GPTConfig):
-    "Un GPT del capítulo 8 con los avances de este capítulo como opciones."
+    "Un GPT del capítulo 8 con los avances de este capítulo como opciones (`bias`, el del capítulo 8; SwiGLU nunca lleva)."
     positional: str = "learned"     # "learned" (GPT-2) o "rope"
     n_kv_heads: int | None = None   # grupos de claves y valores (G): None = n_heads (MHA), 1 = MQA
     rope_base: float = 10_000.0     # la base de las frecuencias de RoPE
@@ -101,7 +101,6 @@ class AdvancedGPTConfig(GPTConfig):
     top_k: int = 2                  # expertos que usa cada token
     expert_d_ff: int | None = None  # capa oculta de cada experto; None = d_ff // top_k (mismos parámetros activos)
     norm: str = "layer"             # "layer" (LayerNorm, GPT-2) o "rms" (RMSNorm, LLaMA); ε: layer_norm_eps
-    bias: bool = True               # sesgos en las proyecciones de la atención (SwiGLU nunca los tiene)
     activations = GPTConfig.activations + ("swiglu",)   # "swiglu": SwiGLUFeedForward (LLaMA)
 
     def __post_init__(self):
@@ -126,7 +125,7 @@ class AdvancedGPT(GPT):
     def _norm(self, d_model: int) -> nn.Module:
         "LayerNorm (GPT-2) o RMSNorm (LLaMA, más abajo), con el ε de la configuración."
         c = self.config
-        return (RMSNorm if c.norm == "rms" else LayerNorm)(d_model, eps=c.layer_norm_eps)
+        return RMSNorm(d_model, eps=c.layer_norm_eps) if c.norm == "rms" else super()._norm(d_model)
 
     def _block(self) -> EncoderLayer:
         "El bloque pre-LN del capítulo 6 con la atención de este capítulo y la red densa o la mezcla de expertos."
@@ -134,7 +133,7 @@ class AdvancedGPT(GPT):
         attention = CausalSelfAttention(c.d_model, c.n_heads, c.n_kv_heads, c.context_len, c.positional == "rope",
                                         c.rope_base, c.dropout, c.window, c.bias)
         dense = lambda d_ff: (SwiGLUFeedForward(c.d_model, d_ff, c.dropout) if c.activation == "swiglu"
-                              else FeedForward(c.d_model, d_ff, c.dropout, c.activation))
+                              else FeedForward(c.d_model, d_ff, c.dropout, c.activation, bias=c.bias))
         ff = (dense(c.d_ff) if not c.n_experts else                       # la mezcla de expertos, más abajo
               MoEFeedForward(c.d_model, c.n_experts, c.top_k, lambda: dense(c.expert_d_ff)))
         return EncoderLayer(c.d_model, attention, ff, c.dropout, norm_first=True, norm=self._norm)
@@ -160,7 +159,7 @@ def from_gpt(gpt: GPT) -> AdvancedGPT:
     for i, block in enumerate(gpt.blocks):                              # claves y valores, una matriz
         attn = block.self_attn
         ours[f"blocks.{i}.self_attn.kv_proj.weight"] = torch.cat([attn.k_proj.weight, attn.v_proj.weight])
-        ours[f"blocks.{i}.self_attn.kv_proj.bias"] = torch.cat([attn.k_proj.bias, attn.v_proj.bias])
+        if c.bias: ours[f"blocks.{i}.self_attn.kv_proj.bias"] = torch.cat([attn.k_proj.bias, attn.v_proj.bias])
     model.load_state_dict(ours)
     return model.eval()
 

@@ -32,6 +32,7 @@ class GPTConfig:
     dropout: float = 0.0            # dropout en embeddings, atención y subcapas
     activation: str = "gelu"        # "gelu" (exacta) o "gelu_tanh" (la aproximación de GPT-2)
     layer_norm_eps: float = 1e-5    # el épsilon de las LayerNorm (el de GPT-2)
+    bias: bool = True               # sesgos en las Linear y las LayerNorm (GPT-2); False: ninguno (nanoGPT, LLaMA)
     activations = ("gelu", "gelu_tanh")   # sin anotación: no es un campo; el capítulo 9 añade "swiglu"
 
     def __post_init__(self):
@@ -46,10 +47,12 @@ class GPTConfig:
 
 # %% ../nbs/08_gpt.ipynb #c011
 def n_params_formula(config: GPTConfig) -> int:
-    "Parámetros de un GPT con salida atada: V·C + T·C + L·(4C² + 4C + 2·C·F + F + C + 4C) + 2C."
+    """Parámetros de un GPT con salida atada: V·C + T·C + L·(4C² + 4C + 2·C·F + F + C + 4C) + 2C; sin sesgos
+    (bias=False), V·C + T·C + L·(4C² + 2·C·F + 2C) + C."""
     V, T, C, F_, L = config.vocab_size, config.context_len, config.d_model, config.d_ff, config.n_layers
-    per_layer = (4 * C * C + 4 * C) + (2 * C * F_ + F_ + C) + 2 * 2 * C   # atención, red, dos LayerNorm
-    return V * C + T * C + L * per_layer + 2 * C
+    b = int(config.bias)                                                # 1: con sesgos; 0: sin ellos
+    per_layer = (4 * C * C + 4 * C * b) + (2 * C * F_ + (F_ + C) * b) + 2 * (1 + b) * C   # atención, red, dos LayerNorm
+    return V * C + T * C + L * per_layer + (1 + b) * C
 
 # %% ../nbs/08_gpt.ipynb #c013
 class GPT(nn.Module):
@@ -70,15 +73,15 @@ class GPT(nn.Module):
         return LearnedPositionalEncoding(self.config.d_model, self.config.context_len)
 
     def _norm(self, d_model: int) -> nn.Module:
-        "La LayerNorm del capítulo 6, con el ε de la configuración."
-        return LayerNorm(d_model, eps=self.config.layer_norm_eps)
+        "La LayerNorm del capítulo 6, con el ε de la configuración (y sin β si bias=False)."
+        return LayerNorm(d_model, eps=self.config.layer_norm_eps, bias=self.config.bias)
 
     def _block(self) -> EncoderLayer:
         "El bloque del codificador del capítulo 6, pre-LN: atención multicabeza (capítulo 5) y red con GELU."
         c = self.config
-        return EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout),
-                            FeedForward(c.d_model, c.d_ff, c.dropout, c.activation), c.dropout, norm_first=True,
-                            norm=self._norm)
+        return EncoderLayer(c.d_model, MultiHeadAttention(c.d_model, c.n_heads, c.dropout, bias=c.bias),
+                            FeedForward(c.d_model, c.d_ff, c.dropout, c.activation, bias=c.bias), c.dropout,
+                            norm_first=True, norm=self._norm)
 
     def _mask(self, T: int, start: int, device) -> torch.Tensor | None:
         "La máscara causal (T, start + T) que `forward` pasa a los bloques; un token solo ve todo lo anterior."
@@ -160,12 +163,14 @@ def to_hf(model: GPT):
     hf = GPT2LMHeadModel(_hf_config(c)).eval()
     theirs = hf.state_dict()
     with torch.no_grad():
-        for a, b, transposed in _hf_pairs(c): theirs[b].copy_(ours[a].T if transposed else ours[a])
+        for a, b, transposed in _hf_pairs(c):                           # sin sesgos (bias=False): los de GPT-2, a 0
+            if a in ours: theirs[b].copy_(ours[a].T if transposed else ours[a])
+            else: theirs[b].zero_()
         for i in range(c.n_layers):                                     # q, k y v van juntas en c_attn
-            p = f"blocks.{i}.self_attn"
+            p, zeros = f"blocks.{i}.self_attn", torch.zeros(c.d_model)
             theirs[f"transformer.h.{i}.attn.c_attn.weight"].copy_(
                 torch.cat([ours[f"{p}.{n}_proj.weight"] for n in "qkv"]).T)
-            theirs[f"transformer.h.{i}.attn.c_attn.bias"].copy_(torch.cat([ours[f"{p}.{n}_proj.bias"] for n in "qkv"]))
+            theirs[f"transformer.h.{i}.attn.c_attn.bias"].copy_(torch.cat([ours.get(f"{p}.{n}_proj.bias", zeros) for n in "qkv"]))
     return hf
 
 def from_hf(hf_model) -> GPT:

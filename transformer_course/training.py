@@ -132,6 +132,13 @@ def _config_of(model: nn.Module) -> dict:
     config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     return json.loads(json.dumps(config, sort_keys=True))  # tuplas → listas, como al leerlo
 
+def _with_defaults(config: dict, model: nn.Module) -> dict:
+    "La config de un checkpoint con los campos que se añadieron después (p. ej. `bias`) a su valor por defecto."
+    c = getattr(model, "config", None)
+    if not dataclasses.is_dataclass(c): return config
+    defaults = {f.name: f.default for f in dataclasses.fields(c) if f.default is not dataclasses.MISSING}
+    return {**json.loads(json.dumps({k: v for k, v in defaults.items() if k not in config})), **config}
+
 # %% ../nbs/00_training.ipynb #c021
 def save_checkpoint(model: nn.Module, path, optimizer=None, scheduler=None, **metadata) -> None:
     "Guarda `model` (y, si se dan, `optimizer` y `scheduler`) en `path`: safetensors, atómico."
@@ -171,7 +178,8 @@ def load_checkpoint(path, model: nn.Module, optimizer=None, scheduler=None) -> d
     "Carga `path` en `model` (y `optimizer`, `scheduler`) si es su misma arquitectura y `config`; devuelve los metadatos."
     path = Path(path)
     tensors, meta = _read(path)
-    arch, config, ours = meta.get("architecture"), json.loads(meta.get("config", "{}")), _config_of(model)
+    arch, ours = meta.get("architecture"), _config_of(model)
+    config = _with_defaults(json.loads(meta.get("config", "{}")), model)
     if arch != type(model).__name__ or config != ours:
         raise ValueError(f"El checkpoint {path.name} es de un {arch} con config {config}, pero el modelo es un "
                          f"{type(model).__name__} con config {ours}: crea el modelo con la config del checkpoint.")

@@ -69,11 +69,11 @@ def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: f
     return (x - mean) / torch.sqrt(var + eps) * weight + bias
 
 class LayerNorm(nn.Module):
-    "Normalización de capa con ganancia γ (`weight`, empieza en 1) y sesgo β (`bias`, en 0) aprendidos."
-    def __init__(self, d_model: int, eps: float = 1e-5):
+    "Normalización de capa con ganancia γ (`weight`, empieza en 1) y sesgo β (`bias`, en 0; ninguno si bias=False)."
+    def __init__(self, d_model: int, eps: float = 1e-5, bias: bool = True):
         super().__init__()
-        self.weight, self.bias = nn.Parameter(torch.ones(d_model)), nn.Parameter(torch.zeros(d_model))
-        self.eps = eps
+        self.weight, self.eps = nn.Parameter(torch.ones(d_model)), eps
+        self.bias = nn.Parameter(torch.zeros(d_model)) if bias else None   # sin sesgo: nanoGPT, LLaMA (capítulo 9)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (…, C) -> (…, C)
         if x.shape[-1] != len(self.weight):
@@ -81,7 +81,7 @@ class LayerNorm(nn.Module):
                              f"{x.shape[-1]} en la última dimensión (forma {tuple(x.shape)}).")
         return F.layer_norm(x, (len(self.weight),), self.weight, self.bias, self.eps)   # = layer_norm, fusionada
 
-    def extra_repr(self) -> str: return f"{len(self.weight)}, eps={self.eps}"
+    def extra_repr(self) -> str: return f"{len(self.weight)}, eps={self.eps}" + ("" if self.bias is not None else ", bias=False")
 
 # %% ../nbs/06_transformer.ipynb #c025
 def residual(x: torch.Tensor, norm: nn.Module, sublayer, dropout: nn.Module, norm_first: bool) -> torch.Tensor:
@@ -93,11 +93,11 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": partial(F.gelu, appr
 
 class FeedForward(nn.Module):
     "La red posición a posición: Linear(d_model → d_ff), activación (ReLU en 2017), Linear(d_ff → d_model)."
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu"):
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu", bias: bool = True):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation debe ser una de {sorted(ACTIVATIONS)}; recibí {activation!r}.")
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.linear1, self.linear2 = nn.Linear(d_model, d_ff, bias=bias), nn.Linear(d_ff, d_model, bias=bias)
         self.dropout, self.activation = nn.Dropout(dropout), activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:                 # (B, T, C) -> (B, T, C)
