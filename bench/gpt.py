@@ -10,7 +10,8 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/gpt.py [--parts speed,c
 - cache: generación voraz a la forma de GPT-2 pequeño (12 capas, 12 cabezas, d_model 768, pesos al azar) tras un
   prompt de 8 tokens, con y sin caché, para 32, 64, 128 y 256 tokens nuevos: mismos tokens; cociente de tiempos
   (objetivo ≥ 5× a 256) y frente a `generate` de transformers con y sin su caché, mismos pesos. Con caché, los dos
-  se turnan `--repeat` veces (3) y cuenta la mediana de cada uno, y la de los cocientes de cada turno (objetivo
+  se turnan `--repeat` veces (3; primero uno y luego el otro, y al revés en el turno siguiente) y cuenta la mediana
+  de cada uno, y la de los cocientes de cada turno (objetivo
   ≥ 1,0× transformers a 256): el ritmo de la máquina cambia de un minuto a otro. Sin caché, una vez.
 - quality: los modelos del capítulo (la LSTM del capítulo 4 y los GPT de caracteres y de BPE) entrenados cada uno
   `--minutes` minutos de esta CPU (pasos calibrados al principio), con los bits por carácter en la prueba en 8
@@ -113,8 +114,11 @@ def cache(lengths=(32, 64, 128, 256), repeat: int = 3) -> dict:
             theirs = lambda use: hf.generate(torch.tensor([prompt]), max_new_tokens=n, min_new_tokens=n,
                                              do_sample=False, use_cache=use, pad_token_id=0)[0, len(prompt):].tolist()
             turns = []                                                  # (nuestro, transformers), en turnos
-            for _ in range(repeat):
-                (ours_s, cached), (hf_s, out) = timed(lambda: generate(model, prompt, n, temperature=0)), timed(lambda: theirs(True))
+            for turn in range(repeat):                                  # y el orden, también por turnos
+                ours_run = lambda: timed(lambda: generate(model, prompt, n, temperature=0))
+                hf_run = lambda: timed(lambda: theirs(True))
+                if turn % 2: (hf_s, out), (ours_s, cached) = hf_run(), ours_run()
+                else: (ours_s, cached), (hf_s, out) = ours_run(), hf_run()
                 turns.append((ours_s, hf_s))
             row["s_con_cache"], row["s_hf_con_cache"] = (statistics.median(t[i] for t in turns) for i in (0, 1))
             row["iguales_hf"] = out == cached

@@ -44,11 +44,11 @@ def test_rope_pairs_equal_complex():
 
 @settings(max_examples=20, deadline=None)
 @given(groups=st.sampled_from([1, 2, 4]), positional=st.sampled_from(["learned", "rope"]),
-       window=st.sampled_from([None, 1, 5, 24]), experts=st.sampled_from([0, 4]), seed=st.integers(0, 10_000),
-       data=st.data())
-def test_cache_equals_full_pass(groups, positional, window, experts, seed, data):
+       window=st.sampled_from([None, 1, 5, 24]), experts=st.sampled_from([0, 4]), bias=st.booleans(),
+       seed=st.integers(0, 10_000), data=st.data())
+def test_cache_equals_full_pass(groups, positional, window, experts, bias, seed, data):
     "Generar con la caché, en trozos de cualquier tamaño (también de un token), da los logits de la pasada entera."
-    model = small(seed, n_kv_heads=groups, positional=positional, window=window, n_experts=experts)
+    model = small(seed, n_kv_heads=groups, positional=positional, window=window, n_experts=experts, bias=bias)
     ids = torch.randint(0, 50, (2, 24), generator=torch.Generator().manual_seed(seed))
     cuts = sorted(data.draw(st.sets(st.integers(1, 23), max_size=6)))
     cache = KVCache(model.config, batch_size=2, dtype=torch.float64)

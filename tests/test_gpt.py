@@ -1,7 +1,7 @@
 "Propiedades de GPT: causalidad, igualdad con transformers, la caché KV, los bits por carácter, la generación y los errores."
-import dataclasses
 import math
 import warnings
+from dataclasses import replace
 
 import pytest
 import torch
@@ -44,16 +44,16 @@ def test_logits_equal_transformers(B, T, heads, act, bias, seed):
     ids = torch.randint(0, 50, (B, T))
     with torch.no_grad(): torch.testing.assert_close(ours(ids), hf(ids).logits)
     back, weights = from_hf(hf), ours.state_dict()
-    assert back.config == dataclasses.replace(ours.config, bias=True)
+    assert back.config == replace(ours.config, bias=True)
     assert all(torch.equal(v, weights[k].float()) if k in weights else not v.any() for k, v in back.state_dict().items())
     assert bias or not any(k.endswith("bias") for k in weights)
 
 
 @settings(max_examples=20, deadline=None)
-@given(prefix=st.integers(1, 15), seed=st.integers(0, 10_000), data=st.data())
-def test_cache_equals_full_pass(prefix, seed, data):
-    "Con la caché, un prefijo y luego trozos de cualquier tamaño dan los logits de la pasada entera."
-    model = small(seed)
+@given(prefix=st.integers(1, 15), bias=st.booleans(), seed=st.integers(0, 10_000), data=st.data())
+def test_cache_equals_full_pass(prefix, bias, seed, data):
+    "Con la caché, un prefijo y luego trozos de cualquier tamaño dan los logits de la pasada entera (con y sin sesgos)."
+    model = small(seed, bias=bias)
     ids = torch.randint(0, 50, (2, 16))
     with torch.no_grad():
         full, cache, parts, t = model(ids), KVCache(model.config, 2, dtype=torch.float64), [], 0
@@ -65,10 +65,10 @@ def test_cache_equals_full_pass(prefix, seed, data):
 
 
 @settings(max_examples=10, deadline=None)
-@given(prompt_len=st.integers(1, 40), new=st.integers(0, 40), seed=st.integers(0, 10_000))
-def test_generate_cache_greedy_identical(prompt_len, new, seed):
+@given(prompt_len=st.integers(1, 40), new=st.integers(0, 40), bias=st.booleans(), seed=st.integers(0, 10_000))
+def test_generate_cache_greedy_identical(prompt_len, new, bias, seed):
     "Voraz, con y sin caché dan los mismos tokens mientras todo quepa en el contexto."
-    model = small(seed)
+    model = small(seed, bias=bias)
     prompt = torch.randint(0, 50, (prompt_len,)).tolist()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -156,11 +156,14 @@ def test_from_hf_rejects_other_models():
     with pytest.raises(ValueError, match="activación"): from_hf(hf)
 
 
-def test_checkpoint_round_trip_and_shape_error(tmp_path):
-    model = small().float()
+@pytest.mark.parametrize("bias", [True, False])
+def test_checkpoint_round_trip_and_shape_error(tmp_path, bias):
+    model = small(bias=bias).float()
     save_checkpoint(model, tmp_path / "gpt.safetensors")
     other = GPT(model.config)
     load_checkpoint(tmp_path / "gpt.safetensors", other)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
     with pytest.raises(ValueError, match="config"):
         load_checkpoint(tmp_path / "gpt.safetensors", GPT(GPTConfig(50, 16, 8, 4, 2)))
+    with pytest.raises(ValueError, match="config"):                      # con y sin sesgos no son el mismo modelo
+        load_checkpoint(tmp_path / "gpt.safetensors", GPT(replace(model.config, bias=not bias)))

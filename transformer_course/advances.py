@@ -92,7 +92,7 @@ class CausalSelfAttention(nn.Module):
 # %% ../nbs/09_advances.ipynb #c020
 @dataclass
 class AdvancedGPTConfig(GPTConfig):
-    "Un GPT del capítulo 8 con los avances de este capítulo como opciones (`bias`, el del capítulo 8; SwiGLU nunca lleva)."
+    "Un GPT del capítulo 8 con los avances de este capítulo como opciones (`bias`: el del capítulo 8; SwiGLU nunca lleva)."
     positional: str = "learned"     # "learned" (GPT-2) o "rope"
     n_kv_heads: int | None = None   # grupos de claves y valores (G): None = n_heads (MHA), 1 = MQA
     rope_base: float = 10_000.0     # la base de las frecuencias de RoPE
