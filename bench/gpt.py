@@ -11,8 +11,8 @@ Uso: TRANSFORMER_COURSE_DATA=../shared/data python bench/gpt.py [--parts speed,c
   prompt de 8 tokens, con y sin caché, para 32, 64, 128 y 256 tokens nuevos: mismos tokens; cociente de tiempos
   (objetivo ≥ 5× a 256) y frente a `generate` de transformers con y sin su caché, mismos pesos. Con caché, los dos
   se turnan `--repeat` veces (3; primero uno y luego el otro, y al revés en el turno siguiente) y cuenta la mediana
-  de cada uno, y la de los cocientes de cada turno (objetivo
-  ≥ 1,0× transformers a 256): el ritmo de la máquina cambia de un minuto a otro. Sin caché, una vez.
+  de cada uno, y la de los cocientes de cada turno (objetivo ≥ 1,0× transformers a 256): el ritmo de la máquina
+  cambia de un minuto a otro. Sin caché, una vez.
 - quality: los modelos del capítulo (la LSTM del capítulo 4 y los GPT de caracteres y de BPE) entrenados cada uno
   `--minutes` minutos de esta CPU (pasos calibrados al principio), con los bits por carácter en la prueba en 8
   puntos de la curva. Objetivo: algún GPT por debajo de la LSTM con el mismo tiempo de entrenamiento.
@@ -113,10 +113,10 @@ def cache(lengths=(32, 64, 128, 256), repeat: int = 3) -> dict:
         with torch.no_grad():
             theirs = lambda use: hf.generate(torch.tensor([prompt]), max_new_tokens=n, min_new_tokens=n,
                                              do_sample=False, use_cache=use, pad_token_id=0)[0, len(prompt):].tolist()
+            ours_run = lambda: timed(lambda: generate(model, prompt, n, temperature=0))
+            hf_run = lambda: timed(lambda: theirs(True))
             turns = []                                                  # (nuestro, transformers), en turnos
             for turn in range(repeat):                                  # y el orden, también por turnos
-                ours_run = lambda: timed(lambda: generate(model, prompt, n, temperature=0))
-                hf_run = lambda: timed(lambda: theirs(True))
                 if turn % 2: (hf_s, out), (ours_s, cached) = hf_run(), ours_run()
                 else: (ours_s, cached), (hf_s, out) = ours_run(), hf_run()
                 turns.append((ours_s, hf_s))

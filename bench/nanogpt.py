@@ -256,7 +256,8 @@ def main() -> int:
         if a["iteraciones"] != b["iteraciones"]:
             print("comparación omitida: las dos filas son de distinto número de pasos.")
             return "comparacion", {"omitida": "filas con distinto número de pasos"}, True
-        ratios = [x / y for x, y in zip(times["nuestro"], times["nanogpt"])] or [a["segundos_entrenamiento"] / b["segundos_entrenamiento"]]
+        per_turn = lambda name: [x / y for x, y in zip(times[name], times["nanogpt"])]   # frente a nanoGPT, turno a turno
+        ratios = per_turn("nuestro") or [a["segundos_entrenamiento"] / b["segundos_entrenamiento"]]
         ratio, gap = statistics.median(ratios), a["bpc_validacion"] - b["bpc_validacion"]
         r = {"iteraciones": a["iteraciones"], "misma_ejecucion": "nuestro" in measured and "nanogpt" in measured,
              "cociente_ms_por_paso": round(ratio, 3), "cocientes_por_repeticion": [round(x, 3) for x in ratios],
@@ -265,7 +266,7 @@ def main() -> int:
              "diferencias_de_receta": DIFFERENCES}
         print(f"nuestro/nanoGPT: ×{ratio:.3f} en ms por paso medios (mediana de {len(ratios)}); {gap:+.4f} bits por carácter")
         if times["nuestro_con_sesgos"] and times["nanogpt"]:               # la referencia: con los sesgos de GPT-2 (medida ahora)
-            with_bias = [x / y for x, y in zip(times["nuestro_con_sesgos"], times["nanogpt"])]
+            with_bias = per_turn("nuestro_con_sesgos")
             r |= {"cociente_con_sesgos": round(statistics.median(with_bias), 3),
                   "cocientes_con_sesgos_por_repeticion": [round(x, 3) for x in with_bias],
                   "diferencia_bpc_con_sesgos": round(measured["nuestro_con_sesgos"]["bpc_validacion"] - b["bpc_validacion"], 4)}
