@@ -11,7 +11,6 @@ Mide (en un solo proceso de Python, es decir, en un núcleo):
 - el acierto@1 de pyspellchecker en todos los errores de prueba (tarda unos minutos).
 Sale con código 1 si algún objetivo no se cumple.
 """
-import math
 import sys
 import time
 

@@ -14,3 +14,17 @@ else
   export ONEDNN_MAX_CPU_ISA=AVX2       # oneDNN (convoluciones, algunas capas lineales)
   export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2   # el reparto de las sumas depende del número de hilos
 fi
+
+# MKL ignora MKL_CBWR en las CPU de AMD (usa su rama AUTO, distinta según la generación): allí se precarga una
+# función que le dice que la CPU es de Intel, para que tome el mismo camino fijado (ver tools/mkl_intel_cpu.c).
+if grep -qm1 AuthenticAMD /proc/cpuinfo 2>/dev/null && [ -f tools/mkl_intel_cpu.c ]; then   # desde la raíz del curso
+  _tools="$PWD/tools"
+  _lib="$PWD/_build/mkl_intel_cpu.so"
+  if [ ! -f "$_lib" ] || [ "$_tools/mkl_intel_cpu.c" -nt "$_lib" ]; then
+    mkdir -p "$PWD/_build"
+    cc -O2 -shared -fPIC -o "$_lib.tmp" "$_tools/mkl_intel_cpu.c" 2>/dev/null && mv "$_lib.tmp" "$_lib" \
+      || echo "⚠ No pude compilar tools/mkl_intel_cpu.c (¿falta un compilador de C, p. ej. 'apt-get install gcc'?): en esta CPU de AMD, MKL no fija su camino numérico y alguna cifra guardada puede no reproducirse." >&2
+  fi
+  case ":${LD_PRELOAD:-}:" in *":$_lib:"*) ;; *) [ -f "$_lib" ] && export LD_PRELOAD="$_lib${LD_PRELOAD:+:$LD_PRELOAD}" ;; esac
+  unset _tools _lib
+fi
