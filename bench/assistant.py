@@ -19,7 +19,8 @@ capítulo afirma lo que se cumple en el conjunto de semillas, no en una sola eje
 
 Objetivo (issue 26): BLEU ≥ 0,8 veces el del traductor con el mismo tiempo; tildes por encima de la forma más
 frecuente; DPO gana a SFT en más instrucciones de las que pierde, en cada semilla. Sale con código 1 si no
-se cumplen. Todo se guarda (nunca pesos) en nbs/bench_assistant.json; cada parte actualiza solo lo suyo.
+se cumplen. Todo se guarda (nunca pesos) en nbs/bench_assistant.json, bajo la clave de cada parte («long», «dpo»);
+cada parte actualiza solo lo suyo.
 """
 import argparse
 import copy
@@ -29,13 +30,13 @@ import time
 from pathlib import Path
 
 import sacrebleu
-import torch
 
 from transformer_course.assistant import (Assistant, build_instructions, dpo_finetune, evaluate, head_to_head,
                                           preference_pairs, score, task_items)
-from transformer_course.core import atomic_write
 from transformer_course.data import load_splits, tokenize, word_sentences
 from transformer_course.ngram import AccentRestorer
+
+from _parts import run_parts
 
 OUT = Path(__file__).parents[1] / "nbs" / "bench_assistant.json"
 
@@ -74,8 +75,7 @@ def long_run(args) -> tuple[dict, bool]:
               "n_test": args.n_test, "seen": seen, "held_out": unseen, "unigram_accent": unigram,
               "es_en_full_test": full,
               "translator_same_time": {"seconds": same_time["seconds"], "step": same_time["steps"],
-                                       "validation_bleu_greedy": same_time["validation_bleu_greedy"]},
-              "segundos": round(time.perf_counter() - start)}
+                                       "validation_bleu_greedy": same_time["validation_bleu_greedy"]}}
     ok = full["bleu"] >= 0.8 * same_time["validation_bleu_greedy"] and seen["tildes"] > unigram
     print(f"Receta larga: BLEU {full['bleu']} frente a {same_time['validation_bleu_greedy']} del traductor con el mismo "
           f"tiempo; tildes {seen['tildes']:.3f} frente a {unigram:.3f} de la forma más frecuente.")
@@ -102,8 +102,7 @@ def dpo_seeds(args) -> tuple[dict, bool]:
                      "dpo": dpo_scores, "segundos": round(time.perf_counter() - start)})
         print(f"semilla {seed}: DPO gana {wins}, pierde {losses}; por tarea {outcome} ({runs[-1]['segundos']} s)", flush=True)
     wins, losses = sum(r["gana"] for r in runs), sum(r["pierde"] for r in runs)
-    result = {"semillas": args.dpo_seeds, "instrucciones": len(seen), "gana": wins, "pierde": losses, "runs": runs,
-              "maquina": {"hilos": torch.get_num_threads(), "torch": torch.__version__}}
+    result = {"semillas": args.dpo_seeds, "instrucciones": len(seen), "gana": wins, "pierde": losses, "runs": runs}
     return result, all(r["gana"] > r["pierde"] for r in runs)     # el capítulo: DPO gana en cada semilla
 
 
@@ -116,22 +115,8 @@ def main() -> int:
     parser.add_argument("--parts", default="long,dpo", help="partes a medir, separadas por comas: long, dpo")
     args = parser.parse_args()
     if args.dpo_seeds < 1: parser.error(f"--dpo-seeds debe ser al menos 1; recibí {args.dpo_seeds}.")
-    parts = {"long": long_run, "dpo": dpo_seeds}
-    names = args.parts.split(",")
-    if unknown := [n for n in names if n not in parts]:
-        print(f"Partes desconocidas: {', '.join(unknown)}; las partes son {', '.join(parts)}.", file=sys.stderr)
-        return 2
-    ok = True
-    for name in names:
-        result, met = parts[name](args)
-        ok &= met
-        saved = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
-        if name == "long": saved.update(result, maquina={"hilos": torch.get_num_threads(), "torch": torch.__version__})
-        else: saved["dpo"] = result
-        with atomic_write(OUT, "w") as f: f.write(json.dumps(saved, ensure_ascii=False, indent=1) + "\n")
-    print(f"Guardado en {OUT}. Objetivos {'cumplidos' if ok else 'NO cumplidos'}.")
-    return 0 if ok else 1
-
+    return run_parts(OUT, {"long": lambda: ("long", *long_run(args)), "dpo": lambda: ("dpo", *dpo_seeds(args))},
+                     args.parts)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -335,7 +335,7 @@ def evaluate(assistant: Assistant, examples: Sequence[Example], restorer: Accent
     for e, a in zip(examples, answers): by_task.setdefault(e.task, []).append((e.answer, a))
     return {key: score(key, *zip(*rows), restorer) for key, rows in by_task.items()}, answers
 
-# %% ../nbs/10_assistant.ipynb #c061
+# %% ../nbs/10_assistant.ipynb #c062
 class LoRALinear(nn.Module):
     "Un nn.Linear congelado más una corrección de rango r: W x + (α/r)·B A x, con B = 0 al empezar."
     def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16):
@@ -357,7 +357,7 @@ class LoRALinear(nn.Module):
         with torch.no_grad(): self.base.weight += self.scale * self.lora_B @ self.lora_A
         return self.base.requires_grad_(True)
 
-# %% ../nbs/10_assistant.ipynb #c063
+# %% ../nbs/10_assistant.ipynb #c064
 def _swap(model: nn.Module, which, make) -> int:
     "Cambia cada submódulo para el que `which(nombre, módulo)` es cierto por `make(módulo)`; devuelve cuántos."
     swapped = 0
@@ -384,7 +384,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
         raise ValueError("El modelo no tiene adaptadores LoRA que fusionar (¿ya los fusionaste?).")
     return model.requires_grad_(True)
 
-# %% ../nbs/10_assistant.ipynb #c074
+# %% ../nbs/10_assistant.ipynb #c075
 LORA_FORMAT = "transformer-course-lora/1"
 
 def save_lora(model: nn.Module, path) -> None:
@@ -422,7 +422,7 @@ def load_lora(model: nn.Module, path) -> nn.Module:
         setattr(model.get_submodule(parent), child, layer)
     return model
 
-# %% ../nbs/10_assistant.ipynb #c077
+# %% ../nbs/10_assistant.ipynb #c078
 def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor, ref_chosen_logps: torch.Tensor,
              ref_rejected_logps: torch.Tensor, beta: float = 0.1) -> torch.Tensor:
     "La pérdida de DPO: −log σ(β·[(log πθ − log πref)(elegida) − (log πθ − log πref)(rechazada)]), media del lote."
@@ -430,7 +430,7 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(beta * margin).mean()
 
-# %% ../nbs/10_assistant.ipynb #c080
+# %% ../nbs/10_assistant.ipynb #c081
 DPO_RECIPE = replace(SFT_RECIPE, batch_size=16, lr=1e-4, weight_decay=0.0, warmup=5)   # 16 pares (32 filas) por lote
 DPO_BETA = 0.1                                                                           # β: cuánto cuesta alejarse
 
@@ -455,7 +455,7 @@ def dpo_step_loss(policy: nn.Module, reference: nn.Module, batch, beta: float = 
     with torch.no_grad(): ref = sequence_logps(reference, ids, mask)
     return dpo_loss(logps[0::2], logps[1::2], ref[0::2], ref[1::2], beta)
 
-# %% ../nbs/10_assistant.ipynb #c081
+# %% ../nbs/10_assistant.ipynb #c082
 def preference_pairs(assistant: Assistant, examples: Sequence[Example]) -> list[tuple[str, str, str]]:
     "(instrucción, elegida, rechazada): la referencia frente a la respuesta del asistente, si difiere, y frente a la entrada."
     answers = assistant.ask([e.instruction for e in examples])
@@ -469,7 +469,7 @@ def dpo_finetune(policy: nn.Module, reference: nn.Module, pairs: Sequence[tuple[
     return train(policy, random_batch(batches), steps, loss_fn=lambda m, b: dpo_step_loss(m, reference, b, beta), seed=seed,
                  **recipe.options() | options)
 
-# %% ../nbs/10_assistant.ipynb #c085
+# %% ../nbs/10_assistant.ipynb #c086
 def head_to_head(examples: Sequence[Example], answers: Sequence[str], others: Sequence[str],
                  restorer: AccentRestorer | None = None) -> dict[str, list[int]]:
     "Instrucción a instrucción, ¿puntúa más `answers` que `others`? Por tarea, [gana, pierde, empata]."

@@ -127,17 +127,19 @@ def _unpack(obj, tensors: dict):
     if isinstance(obj, list): return [_unpack(v, tensors) for v in obj]
     return obj
 
+def _as_read(config: dict) -> dict:
+    return json.loads(json.dumps(config, sort_keys=True))  # tuplas → listas, como al leerlo del checkpoint
+
 def _config_of(model: nn.Module) -> dict:
     config = getattr(model, "config", {})
-    config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-    return json.loads(json.dumps(config, sort_keys=True))  # tuplas → listas, como al leerlo
+    return _as_read(dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config)
 
 def _with_defaults(config: dict, model: nn.Module) -> dict:
     "La config de un checkpoint con los campos que se añadieron después (p. ej. `bias`) a su valor por defecto."
     c = getattr(model, "config", None)
     if not dataclasses.is_dataclass(c): return config
     defaults = {f.name: f.default for f in dataclasses.fields(c) if f.default is not dataclasses.MISSING}
-    return {**json.loads(json.dumps({k: v for k, v in defaults.items() if k not in config})), **config}
+    return {**_as_read({k: v for k, v in defaults.items() if k not in config}), **config}
 
 # %% ../nbs/00_training.ipynb #c021
 def save_checkpoint(model: nn.Module, path, optimizer=None, scheduler=None, **metadata) -> None:
