@@ -1,6 +1,6 @@
-"""Lo común a los benchmarks que se hacen por partes (bench/gpt.py, bench/advances.py): elegir las partes con
---parts, medir lo que tarda cada una y guardar el JSON de forma atómica tras cada parte, para que un corte no
-pierda lo ya medido ni deje el archivo a medias."""
+"""Lo común a los benchmarks que se hacen por partes (bench/rnn.py, gpt.py, advances.py, assistant.py y
+nanogpt.py): elegir las partes con --parts, medir lo que tarda cada una y guardar el JSON de forma atómica tras
+cada parte, para que un corte no pierda lo ya medido ni deje el archivo a medias."""
 import json
 import sys
 import time

@@ -118,5 +118,6 @@ def main() -> int:
     return run_parts(OUT, {"long": lambda: ("long", *long_run(args)), "dpo": lambda: ("dpo", *dpo_seeds(args))},
                      args.parts)
 
+
 if __name__ == "__main__":
     sys.exit(main())

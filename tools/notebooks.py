@@ -93,9 +93,10 @@ def run(paths: list[Path]) -> None:
         sys.exit("✗ Los resultados que se guardan deben salir de los caminos numéricos fijados en tools/numerics.sh "
                  "(si no, otra CPU no los reproduce): ejecuta `make notebooks` o `source tools/numerics.sh` antes.")
     amd = "AuthenticAMD" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else False
-    if amd and "mkl_intel_cpu.so" not in os.environ.get("LD_PRELOAD", ""):
-        sys.exit("✗ En esta CPU de AMD, MKL no respeta MKL_CBWR sin tools/mkl_intel_cpu.c precargado: tools/numerics.sh "
-                 "no pudo compilarlo (instala un compilador de C, p. ej. 'apt-get install gcc', y vuelve a intentarlo).")
+    preloaded = [Path(p) for p in os.environ.get("LD_PRELOAD", "").split(":") if p.endswith("mkl_intel_cpu.so")]
+    if amd and not any(p.is_file() for p in preloaded):
+        sys.exit("✗ En esta CPU de AMD, MKL no respeta MKL_CBWR sin tools/mkl_intel_cpu.c precargado: carga tools/numerics.sh "
+                 "desde la raíz del curso (sus avisos dicen si falta un compilador de C o si la ruta tiene espacios).")
     import nbformat
     from nbclient import NotebookClient
     for path in paths:

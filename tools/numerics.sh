@@ -17,14 +17,22 @@ fi
 
 # MKL ignora MKL_CBWR en las CPU de AMD (usa su rama AUTO, distinta según la generación): allí se precarga una
 # función que le dice que la CPU es de Intel, para que tome el mismo camino fijado (ver tools/mkl_intel_cpu.c).
-if grep -qm1 AuthenticAMD /proc/cpuinfo 2>/dev/null && [ -f tools/mkl_intel_cpu.c ]; then   # desde la raíz del curso
-  _tools="$PWD/tools"
+if grep -qm1 AuthenticAMD /proc/cpuinfo 2>/dev/null; then
   _lib="$PWD/_build/mkl_intel_cpu.so"
-  if [ ! -f "$_lib" ] || [ "$_tools/mkl_intel_cpu.c" -nt "$_lib" ]; then
-    mkdir -p "$PWD/_build"
-    cc -O2 -shared -fPIC -o "$_lib.tmp" "$_tools/mkl_intel_cpu.c" 2>/dev/null && mv "$_lib.tmp" "$_lib" \
-      || echo "⚠ No pude compilar tools/mkl_intel_cpu.c (¿falta un compilador de C, p. ej. 'apt-get install gcc'?): en esta CPU de AMD, MKL no fija su camino numérico y alguna cifra guardada puede no reproducirse." >&2
+  if [ ! -f tools/mkl_intel_cpu.c ]; then
+    echo "⚠ Carga tools/numerics.sh desde la raíz del curso: en esta CPU de AMD hace falta tools/mkl_intel_cpu.c para fijar los números de MKL." >&2
+  elif case "$_lib" in *[[:space:]:]*) true ;; *) false ;; esac; then
+    echo "⚠ La ruta del curso ($PWD) tiene espacios o «:», que LD_PRELOAD no admite: en esta CPU de AMD, MKL no fija su camino numérico y alguna cifra guardada puede no reproducirse. Mueve el curso a una ruta sin ellos." >&2
+  else
+    if [ ! -f "$_lib" ] || [ tools/mkl_intel_cpu.c -nt "$_lib" ]; then
+      if command -v "${CC:-cc}" >/dev/null 2>&1; then
+        mkdir -p _build && "${CC:-cc}" -O2 -shared -fPIC -o "$_lib.$$" tools/mkl_intel_cpu.c && mv "$_lib.$$" "$_lib" \
+          || echo "⚠ No pude compilar tools/mkl_intel_cpu.c (arriba, el error del compilador)." >&2
+      else
+        echo "⚠ Falta un compilador de C (p. ej. 'apt-get install gcc'): en esta CPU de AMD, MKL no fija su camino numérico y alguna cifra guardada puede no reproducirse." >&2
+      fi
+    fi
+    case ":${LD_PRELOAD:-}:" in *":$_lib:"*) ;; *) [ -f "$_lib" ] && export LD_PRELOAD="$_lib${LD_PRELOAD:+:$LD_PRELOAD}" ;; esac
   fi
-  case ":${LD_PRELOAD:-}:" in *":$_lib:"*) ;; *) [ -f "$_lib" ] && export LD_PRELOAD="$_lib${LD_PRELOAD:+:$LD_PRELOAD}" ;; esac
-  unset _tools _lib
+  unset _lib
 fi
