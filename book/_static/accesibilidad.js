@@ -12,3 +12,15 @@ window.addEventListener("load", () => {
     summary.removeAttribute("aria-label");
   });
 });
+
+// El título del curso y el botón de búsqueda de la barra lateral quedan fuera de toda región (landmark): un lector
+// de pantalla que salta de región en región no los encuentra (regla «region» de axe-core). La barra lateral entera
+// es la navegación del curso.
+const whenReady = (fn) => document.readyState === "loading" ? document.addEventListener("DOMContentLoaded", fn) : fn();
+whenReady(() => {
+  const sidebar = document.getElementById("pst-primary-sidebar");
+  if (sidebar && !sidebar.hasAttribute("role")) {
+    sidebar.setAttribute("role", "navigation");
+    sidebar.setAttribute("aria-label", "Índice del curso");
+  }
+});
